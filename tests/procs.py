@@ -1,0 +1,105 @@
+"""Start and stop the real servers the tests talk to, on loopback, by PID only."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A child process serving HTTP at `url`; its output goes to `log_path`."""
+
+    process: subprocess.Popen
+    url: str
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Signal the process group we created, wait, and kill it if it will not go."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(5)
+        return self.process.returncode
+
+
+def wait_http(url: str, timeout: float = 60.0, process: subprocess.Popen | None = None,
+              log_path: Path | None = None) -> None:
+    """Poll `url` until it answers 200; fail early if `process` dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            output = log_path.read_text(errors="replace") if log_path else ""
+            raise RuntimeError(f"process exited with {process.returncode} before {url} "
+                               f"answered:\n{output[-4000:]}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    output = log_path.read_text(errors="replace") if log_path else ""
+    raise TimeoutError(f"{url} did not answer 200 within {timeout}s:\n{output[-4000:]}")
+
+
+def start_server(args: list[str], ready_path: str, port: int, log_path: Path,
+                 env: dict[str, str] | None = None, timeout: float = 90.0,
+                 cwd: Path = REPO_ROOT) -> Server:
+    """Run `args` in its own process group and wait until `ready_path` answers 200."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    full_env = {**os.environ, "BENTOML_DO_NOT_TRACK": "True", **(env or {})}
+    full_env["PATH"] = f"{VENV_BIN}{os.pathsep}{full_env.get('PATH', '')}"
+    with open(log_path, "ab") as log_file:
+        process = subprocess.Popen(args, cwd=cwd, env=full_env, stdout=log_file,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    server = Server(process, url, log_path)
+    try:
+        wait_http(url + ready_path, timeout, process, log_path)
+    except Exception:
+        server.stop(signal.SIGKILL)
+        raise
+    return server
+
+
+def bentoml_serve(bentoml_home: Path, port: int, log_path: Path,
+                  env: dict[str, str] | None = None) -> Server:
+    """A real `bentoml serve` of this repo's bentofile on 127.0.0.1:`port`."""
+    return start_server(
+        [str(VENV_BIN / "bentoml"), "serve", ".", "--host", "127.0.0.1", "--port", str(port)],
+        "/readyz", port, log_path, env={"BENTOML_HOME": str(bentoml_home), **(env or {})})
+
+
+def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str]) -> Server:
+    """A real uvicorn running the gateway app on 127.0.0.1:`port`."""
+    return start_server(
+        [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1",
+         "--port", str(port)],
+        "/health", port, log_path, env=env)
