@@ -1,0 +1,1 @@
+"""The recommender deployable: trainer, data generator and BentoML service."""

@@ -1,0 +1,1 @@
+"""Recommender math: data format, matrices, algorithms, evaluation. No BentoML, no web."""
