@@ -1,0 +1,127 @@
+"""An item-to-item recommender: every algorithm here reduces to one item-item weight matrix.
+
+Scores come from a history (item indices) alone: `score = weights[history].sum(axis=0)`, so a
+new like counts at once and a brand-new listener gets personal results after one like.
+Popularity is the same interface with no weights.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+ARRAYS_FILE = "arrays.npz"
+CATALOGUE_FILE = "catalogue.json"
+# Popularity breaks ties and fills slots the history says nothing about; small enough never to
+# reorder items that have a real personal score.
+TIE_BREAK = 1e-6
+
+
+@dataclass
+class ItemItemModel:
+    """`weights[i, j]`: how much liking item i says about item j (None: popularity only)."""
+
+    item_ids: list[str]
+    popularity: np.ndarray
+    weights: sp.csr_matrix | np.ndarray | None = None
+    algorithm: str = "popularity"
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.index = {item_id: i for i, item_id in enumerate(self.item_ids)}
+        top = float(self.popularity.max()) if self.popularity.size else 1.0
+        self.popularity_prior = (self.popularity / (top or 1.0)).astype(np.float32)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    def known(self, ids: list[str]) -> tuple[np.ndarray, list[str]]:
+        """Indices of the ids the model knows (order kept, deduplicated) and the unknown ids."""
+        indices, unknown = [], []
+        for item_id in dict.fromkeys(ids):
+            position = self.index.get(item_id)
+            if position is None:
+                unknown.append(item_id)
+            else:
+                indices.append(position)
+        return np.asarray(indices, dtype=np.int64), unknown
+
+    def scores(self, history: np.ndarray) -> np.ndarray:
+        """A score for every item given the history's item indices (float32, one row)."""
+        if self.weights is None or history.size == 0:
+            return self.popularity_prior.copy()
+        summed = self.weights[history].sum(axis=0)
+        return np.asarray(summed, dtype=np.float32).ravel() + TIE_BREAK * self.popularity_prior
+
+    def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
+        """Scores for many binary histories at once (users x items, dense), for evaluation."""
+        if self.weights is None:
+            return np.tile(self.popularity_prior, (histories.shape[0], 1))
+        product = histories @ self.weights
+        dense = product.toarray() if sp.issparse(product) else np.asarray(product)
+        return dense.astype(np.float32) + TIE_BREAK * self.popularity_prior
+
+    def top_k(self, scores: np.ndarray, k: int, blocked: np.ndarray) -> np.ndarray:
+        """Indices of the k best scores, best first, never one of `blocked`."""
+        scores = scores.copy()
+        scores[blocked] = -np.inf
+        k = min(k, self.n_items - np.unique(blocked).size)
+        if k <= 0:
+            return np.empty(0, dtype=np.int64)
+        candidates = np.argpartition(-scores, k - 1)[:k]
+        return candidates[np.argsort(-scores[candidates], kind="stable")]
+
+    def recommend(self, history: np.ndarray, k: int,
+                  exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k item indices and their scores; history and excluded items never come back."""
+        blocked = history if exclude is None else np.concatenate([history, exclude])
+        scores = self.scores(history)
+        items = self.top_k(scores, k, blocked.astype(np.int64))
+        return items, scores[items]
+
+    def similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.recommend(np.asarray([item], dtype=np.int64), k)
+
+    def explain(self, history: np.ndarray, items: np.ndarray, n: int = 3) -> list[np.ndarray]:
+        """For each item, up to n history indices that contributed most (positive only)."""
+        if self.weights is None or history.size == 0 or items.size == 0:
+            return [np.empty(0, dtype=np.int64) for _ in items]
+        block = self.weights[history][:, items]
+        contributions = np.asarray(block.todense() if sp.issparse(block) else block)
+        order = np.argsort(-contributions, axis=0, kind="stable")[:n]
+        return [history[order[:, col][contributions[order[:, col], col] > 0]]
+                for col in range(items.size)]
+
+    def save(self, directory: Path, catalogue: dict | None = None) -> None:
+        """numpy arrays in .npz and ids/catalogue in JSON: loadable without pickle."""
+        arrays = {"popularity": self.popularity.astype(np.float32)}
+        if sp.issparse(self.weights):
+            csr = sp.csr_matrix(self.weights, dtype=np.float32)
+            arrays.update(weights_data=csr.data, weights_indices=csr.indices,
+                          weights_indptr=csr.indptr, weights_shape=np.asarray(csr.shape))
+        elif self.weights is not None:
+            arrays["weights_dense"] = np.asarray(self.weights, dtype=np.float32)
+        np.savez(directory / ARRAYS_FILE, **arrays)
+        document = {"algorithm": self.algorithm, "params": self.params,
+                    "item_ids": self.item_ids, "catalogue": catalogue or {}}
+        (directory / CATALOGUE_FILE).write_text(json.dumps(document), encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> tuple["ItemItemModel", dict]:
+        document = json.loads((directory / CATALOGUE_FILE).read_text(encoding="utf-8"))
+        with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
+            weights = None
+            if "weights_dense" in arrays:
+                weights = arrays["weights_dense"]
+            elif "weights_data" in arrays:
+                weights = sp.csr_matrix(
+                    (arrays["weights_data"], arrays["weights_indices"], arrays["weights_indptr"]),
+                    shape=tuple(arrays["weights_shape"]))
+            popularity = arrays["popularity"]
+        model = cls(document["item_ids"], popularity, weights, document["algorithm"],
+                    document["params"])
+        return model, document["catalogue"]
