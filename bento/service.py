@@ -1,0 +1,113 @@
+"""The Bento: serves a trained playlist recommender from the BentoML model store.
+
+    bentoml serve            # from the repo root (bentofile.yaml)
+
+The model is loaded once per worker in `__init__`; `/readyz` answers only after that.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+import bentoml
+import numpy as np
+from bentoml.exceptions import NotFound
+from pydantic import BaseModel, Field, StringConstraints
+
+from bento.recsys.model import ItemItemModel
+
+MODEL_TAG = os.environ.get("RECOMMENDER_MODEL", "playlist_recommender:latest")
+MAX_IDS = 2000
+
+PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=128,
+                                              pattern=r"^[^\x00-\x1f\x7f]+$")]
+TopK = Annotated[int, Field(ge=1, le=100, description="how many items to return (1..100)")]
+
+
+class Item(BaseModel):
+    playlist_id: str
+    score: float
+    because: list[str] = Field(description="up to 3 history ids that contributed most")
+
+
+class Recommendations(BaseModel):
+    items: list[Item]
+    strategy: Literal["personalized", "popular"]
+    unknown: list[str] = Field(description="history ids the model does not know")
+    model: str
+
+
+class SimilarPlaylists(BaseModel):
+    playlist_id: str
+    items: list[Item]
+    model: str
+
+
+class ModelInfo(BaseModel):
+    tag: str
+    algorithm: str
+    parameters: dict
+    metrics: dict
+    baseline_metrics: dict
+    counts: dict
+    trained_at: str
+    versions: dict
+
+
+@bentoml.service(
+    name="playlist_recommender",
+    traffic={"timeout": 10},
+    workers=int(os.environ.get("BENTO_WORKERS", "1")),
+    http={"cors": {"enabled": False}},
+)
+class PlaylistRecommender:
+    bento_model = bentoml.models.BentoModel(MODEL_TAG)
+
+    def __init__(self) -> None:
+        self.model, _ = ItemItemModel.load(Path(self.bento_model.path))
+        self.tag = str(self.bento_model.tag)
+        info = self.bento_model.info.metadata
+        self.info = ModelInfo(
+            tag=self.tag, algorithm=info.get("algorithm", self.model.algorithm),
+            parameters=info.get("parameters", {}), metrics=info.get("metrics", {}),
+            baseline_metrics=info.get("baseline_metrics", {}), counts=info.get("counts", {}),
+            trained_at=info.get("trained_at", ""), versions=info.get("versions", {}))
+
+    def items(self, history: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> list[Item]:
+        ids = self.model.item_ids
+        reasons = self.model.explain(history, indices)
+        return [Item(playlist_id=ids[i], score=round(float(s), 6),
+                     because=[ids[h] for h in why])
+                for i, s, why in zip(indices.tolist(), scores.tolist(), reasons)]
+
+    @bentoml.api
+    async def recommend(
+        self,
+        history: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
+        k: TopK = 10,
+        exclude: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
+    ) -> Recommendations:
+        """Top-k playlists for a listening history; popular ones when the history says nothing."""
+        known, unknown = self.model.known(history)
+        excluded, _ = self.model.known(exclude)
+        # Unknown history ids are still never returned, because they are not in the catalogue.
+        indices, scores = self.model.recommend(known, k, excluded)
+        strategy = "personalized" if known.size else "popular"
+        return Recommendations(items=self.items(known, indices, scores), strategy=strategy,
+                               unknown=unknown, model=self.tag)
+
+    @bentoml.api
+    async def similar(self, playlist_id: PlaylistId, k: TopK = 10) -> SimilarPlaylists:
+        """Playlists that people who like `playlist_id` also like."""
+        known, _ = self.model.known([playlist_id])
+        if not known.size:
+            raise NotFound(f"unknown playlist_id {playlist_id!r}")
+        indices, scores = self.model.similar_items(int(known[0]), k)
+        return SimilarPlaylists(playlist_id=playlist_id, items=self.items(known, indices, scores),
+                                model=self.tag)
+
+    @bentoml.api
+    async def model_info(self) -> ModelInfo:
+        """Which model answers, how it was trained and how well it evaluated."""
+        return self.info
