@@ -1,0 +1,114 @@
+"""The FastAPI app: settings, lifespan (DB engine, Bento client, first-start import), routes."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from starlette.concurrency import run_in_threadpool
+
+from bento.recsys.dataio import load_dataset
+from gateway.bento_client import BentoClient, BentoRejected, BentoUnavailable, make_http_client
+from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
+from gateway.routers import likes, playlists, recommendations, system, users
+from gateway.settings import Settings
+from gateway.spa import mount_spa
+from gateway.store import Conflict, NotFound, Store, make_engine
+
+log = logging.getLogger("gateway")
+
+
+def import_if_empty(store: Store, settings: Settings) -> None:
+    """First start only: load GATEWAY_DATA_DIR into an empty database, all or nothing."""
+    store.create_schema()
+    if not store.is_empty():
+        return
+    data_dir = settings.gateway_data_dir
+    if not (data_dir / "interactions.csv").is_file():
+        log.warning("empty database and no data to import", extra={"data_dir": str(data_dir)})
+        return
+    dataset = load_dataset(data_dir)  # a DataError stops startup with file:line and reason
+    for warning in dataset.warnings:
+        log.warning(warning)
+    try:
+        counts = store.import_dataset(dataset)
+    except IntegrityError:
+        if store.is_empty():
+            raise
+        log.info("another process imported the data first")
+        return
+    log.info("imported data", extra={"data_dir": str(data_dir), **counts})
+
+
+def error(status: int, detail) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"detail": detail})
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Client mistakes and outages become 4xx/503 with a JSON detail, never a 500."""
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound):
+        return error(404, str(exc))
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict):
+        return error(409, str(exc))
+
+    @app.exception_handler(BentoUnavailable)
+    async def bento_unavailable(_: Request, exc: BentoUnavailable):
+        return error(503, str(exc))
+
+    @app.exception_handler(BentoRejected)
+    async def bento_rejected(_: Request, exc: BentoRejected):
+        return error(exc.status_code, exc.detail)
+
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(_: Request, exc: DBAPIError):
+        log.error("database error", exc_info=exc)
+        return error(503, "the database is unavailable")
+
+
+def create_app(settings: Settings | None = None,
+               bento_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """Build the app; `bento_transport` lets unit tests fake the Bento."""
+    settings = settings or Settings()
+    setup_logging(settings.log_level)
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        engine = make_engine(settings.sqlalchemy_url)
+        store = Store(engine)
+        await run_in_threadpool(import_if_empty, store, settings)
+        async with make_http_client(settings.bento_url, settings.bento_timeout_seconds,
+                                    bento_transport) as http:
+            app.state.store = store
+            app.state.bento = BentoClient(http, metrics)
+            yield
+        engine.dispose()
+
+    app = FastAPI(title="Playlist recommender gateway", version="1.0.0", lifespan=lifespan)
+    app.state.metrics = metrics
+    app.state.settings = settings
+    add_error_handlers(app)
+    for router in (system, users, playlists, likes, recommendations):
+        app.include_router(router.router)
+    if settings.spa_dir is not None:
+        mount_spa(app, settings.spa_dir)
+    else:
+        app.get("/", include_in_schema=False)(system.service_root)
+    if settings.cors_origin_list:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
+                           allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_headers=["content-type", "x-request-id"],
+                           expose_headers=["x-request-id"])
+    app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    return app
+
+
+app = create_app()

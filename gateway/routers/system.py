@@ -1,0 +1,50 @@
+"""Liveness, readiness, metrics and the service root."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from gateway.bento_client import BentoUnavailable
+from gateway.deps import BentoDep, StoreDep
+from gateway.schemas import Readiness
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """The process is up (says nothing about the database or the Bento)."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", response_model=Readiness,
+            responses={503: {"description": "a dependency is down; `checks` says which"}})
+async def ready(store: StoreDep, bento: BentoDep):
+    """200 only when the database and the Bento's /readyz both answer."""
+    checks = {"database": "ok", "bento": "ok"}
+    try:
+        await run_in_threadpool(store.ping)
+    except Exception as err:  # any driver error means "not ready", never a 500
+        checks["database"] = f"unavailable: {type(err).__name__}"
+    try:
+        await bento.ready()
+    except BentoUnavailable as err:
+        checks["bento"] = f"unavailable: {err}"
+    failed = [name for name, state in checks.items() if state != "ok"]
+    if failed:
+        return JSONResponse(status_code=503, content={
+            "detail": f"not ready: {', '.join(failed)} unavailable", "checks": checks})
+    return {"status": "ready", "checks": checks}
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    return Response(generate_latest(request.app.state.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)
+
+
+def service_root() -> dict[str, str]:
+    """What answers `GET /` when no SPA is configured."""
+    return {"service": "playlist recommender gateway", "docs": "/docs"}

@@ -1,0 +1,31 @@
+"""Serve the built SPA for local use: files as they are, index.html for client routes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse
+
+# Paths the SPA must never shadow: an unknown /api/... is a JSON 404, not index.html.
+RESERVED = ("api", "health", "ready", "docs", "redoc", "openapi.json", "metrics")
+
+
+def mount_spa(app: FastAPI, spa_dir: Path) -> None:
+    root = spa_dir.resolve()
+    index = root / "index.html"
+    if not index.is_file():
+        raise RuntimeError(f"SPA_DIR {spa_dir} has no index.html")
+    no_cache = {"Cache-Control": "no-cache"}
+
+    @app.get("/", include_in_schema=False)
+    async def spa_index() -> FileResponse:
+        return FileResponse(index, headers=no_cache)
+
+    @app.get("/{path:path}", include_in_schema=False)
+    async def spa_file(path: str) -> FileResponse:
+        if path.split("/", 1)[0] in RESERVED:
+            raise HTTPException(404, "Not Found")
+        candidate = (root / path).resolve()
+        if candidate.is_relative_to(root) and candidate.is_file():
+            return FileResponse(candidate)
+        return FileResponse(index, headers=no_cache)

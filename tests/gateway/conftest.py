@@ -1,0 +1,164 @@
+"""Gateway fixtures: a tiny hand-made dataset, a fake Bento transport, a real PostgreSQL."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from bento.recsys.dataio import Playlist, write_dataset
+from gateway.main import create_app
+from gateway.settings import Settings
+from gateway.store import Store, make_engine
+from tests.procs import free_port
+
+TINY_PLAYLISTS = [
+    Playlist("pl1", "Morning Jazz", "soft jazz for 100% mornings", ["jazz", "chill"], 12),
+    Playlist("pl2", "Gym Rock", "loud_rock", ["rock", "workout"], 30),
+    Playlist("pl3", "Night Jazz", "late jazz", ["jazz"], 8),
+    Playlist("pl4", "Café Ünïcode ♫", "", ["world"], None),
+    Playlist("pl5", "Lonely", "nobody likes it", [], 1),
+]
+TINY_USERS = {"u1": "Ada", "u2": "Ben", "u3": "Cleo"}
+TINY_LIKES = [("u1", "pl1", 2.0, 1_700_000_000.0), ("u1", "pl3", 1.0, 1_700_000_100.0),
+              ("u2", "pl2", 1.0, None), ("u2", "pl1", 1.0, None)]
+
+
+@pytest.fixture
+def tiny_data_dir(tmp_path: Path) -> Path:
+    """Five playlists, three users (u3 has no likes), four likes."""
+    write_dataset(tmp_path / "data", TINY_USERS, TINY_PLAYLISTS, TINY_LIKES)
+    return tmp_path / "data"
+
+
+class FakeBento:
+    """A stand-in for the Bento's HTTP API that records what the gateway sent."""
+
+    def __init__(self):
+        self.requests: list[httpx.Request] = []
+        self.failure: Exception | httpx.Response | None = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if isinstance(self.failure, Exception):
+            raise self.failure
+        if self.failure is not None:
+            return self.failure
+        path = request.url.path
+        if path == "/readyz":
+            return httpx.Response(200, text="ok")
+        body = json.loads(request.content or b"{}")
+        if path == "/recommend":
+            history = body["history"]
+            items = [{"playlist_id": pid, "score": 1.0 / rank, "because": history[:1]}
+                     for rank, pid in enumerate(["pl2", "pl4", "pl1", "pl3", "pl9"], 1)
+                     if pid not in history][:body["k"]]
+            return httpx.Response(200, json={
+                "items": items, "strategy": "personalized" if history else "popular",
+                "unknown": [], "model": "playlist_recommender:fake"})
+        if path == "/similar":
+            if body["playlist_id"] == "pl5":
+                return httpx.Response(404, json={"detail": "unknown playlist 'pl5'"})
+            return httpx.Response(200, json={"playlist_id": body["playlist_id"], "model": "m:1",
+                                             "items": [{"playlist_id": "pl3", "score": 0.5,
+                                                        "because": []}]})
+        if path == "/model_info":
+            return httpx.Response(200, json={"tag": "playlist_recommender:fake",
+                                             "algorithm": "ease"})
+        return httpx.Response(404, json={"error": "no such route"})
+
+
+@pytest.fixture
+def fake_bento() -> FakeBento:
+    return FakeBento()
+
+
+@pytest.fixture
+def make_client(tmp_path: Path, tiny_data_dir: Path, fake_bento: FakeBento):
+    """Build a TestClient (lifespan running) for the gateway with settings overrides."""
+    clients = []
+
+    def build(**overrides) -> TestClient:
+        settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db",
+                               "gateway_data_dir": tiny_data_dir, **overrides})
+        client = TestClient(create_app(settings, httpx.MockTransport(fake_bento)))
+        clients.append(client.__enter__())
+        return client
+
+    yield build
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client) -> TestClient:
+    return make_client()
+
+
+# -- a real PostgreSQL server for the store tests -------------------------------------------
+
+def postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """initdb + pg_ctl in a temp dir on 127.0.0.1:<free port>; stopped by PID at the end."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed (scripts/apt-packages.txt lists it)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = Path(tempfile.mkdtemp(prefix="gateway-pg-"))
+    if as_postgres:
+        shutil.chown(base, "postgres", "postgres")
+    data, port = base / "data", free_port()
+    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
+                    "-U", "postgres", "-E", "UTF8", "--no-sync"],
+                   check=True, capture_output=True)
+    subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60",
+                    "-l", str(base / "log"), "-o",
+                    f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off", "start"],
+                   check=True, capture_output=True)
+    pid = int((data / "postmaster.pid").read_text().split()[0])
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        os.kill(pid, signal.SIGINT)  # "fast" shutdown
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.1)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    """Each store test runs on SQLite and on a real PostgreSQL (fresh schema each time)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/store.db"
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(Settings(database_url=url).sqlalchemy_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def store(database_url: str):
+    engine = make_engine(Settings(database_url=database_url).sqlalchemy_url)
+    store = Store(engine)
+    store.create_schema()
+    yield store
+    engine.dispose()
