@@ -1,0 +1,95 @@
+// Boot: status bar, listener picker, client-side routes (history API) and like buttons.
+import {h, toast} from './dom.js';
+import {syncAllLikeButtons} from './components.js';
+import {mountPicker} from './picker.js';
+import {startStatus} from './status.js';
+import {restoreUser, state, subscribe, toggleLike} from './state.js';
+import * as browse from './views/browse.js';
+import * as home from './views/home.js';
+import * as model from './views/model.js';
+import * as playlist from './views/playlist.js';
+
+const APP_NAME = 'Playlist Radio';
+const routes = [
+  {pattern: /^\/$/, view: home, title: 'For you', nav: '/'},
+  {pattern: /^\/browse$/, view: browse, title: 'Browse', nav: '/browse'},
+  {pattern: /^\/playlist\/([^/]+)$/, view: playlist, title: 'Playlist', keys: ['id']},
+  {pattern: /^\/model$/, view: model, title: 'Model', nav: '/model'},
+];
+
+const main = document.getElementById('main');
+let cleanup = null;
+let picker = null;
+
+function notFound() {
+  main.replaceChildren(h('h1', {tabindex: '-1'}, 'Nothing here'),
+    h('p', {}, 'That page does not exist. ',
+      h('a', {href: '/', 'data-link': true}, 'Go to your recommendations'), '.'));
+  return null;
+}
+
+function render({focus = true} = {}) {
+  if (cleanup) cleanup();
+  const path = window.location.pathname;
+  const route = routes.find((r) => r.pattern.test(path));
+  for (const link of document.querySelectorAll('.nav a')) {
+    if (route && link.getAttribute('href') === route.nav) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  document.title = route ? `${route.title} · ${APP_NAME}` : APP_NAME;
+  if (!route) {
+    cleanup = notFound();
+  } else {
+    const match = path.match(route.pattern);
+    const params = {};
+    (route.keys || []).forEach((key, index) => { params[key] = decodeURIComponent(match[index + 1]); });
+    cleanup = route.view.render(main, {params});
+  }
+  if (focus) main.querySelector('h1')?.focus({preventScroll: false});
+}
+
+export function navigate(url) {
+  window.history.pushState(null, '', url);
+  window.scrollTo(0, 0);
+  render();
+}
+
+// Same-origin links marked data-link are client-side routes; modifier clicks still open tabs.
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('a[data-link]');
+  if (link && !event.defaultPrevented && event.button === 0 && !event.metaKey &&
+      !event.ctrlKey && !event.shiftKey && !event.altKey) {
+    event.preventDefault();
+    navigate(link.getAttribute('href'));
+    return;
+  }
+  const likeButton = event.target.closest('button[data-like-id]');
+  if (likeButton) onLike(likeButton);
+});
+
+async function onLike(button) {
+  if (!state.user) {
+    toast('Pick a listener or create a new one to like playlists.', 'info');
+    picker.focus();
+    return;
+  }
+  button.disabled = true;
+  try {
+    const liked = await toggleLike(button.dataset.likeId);
+    toast(`${liked ? 'Liked' : 'Unliked'} “${button.dataset.name}”`, 'success');
+  } catch (error) {
+    toast(`Could not save that: ${error.detail}`, 'error');
+  } finally {
+    button.disabled = false;
+  }
+}
+
+window.addEventListener('popstate', () => render());
+subscribe((change) => {
+  syncAllLikeButtons();
+  if (change.type === 'user') render({focus: false});
+});
+
+picker = mountPicker(document.getElementById('listener'));
+startStatus(document.getElementById('status'), document.getElementById('offline-banner'));
+restoreUser().finally(() => { if (!state.user) render({focus: false}); });

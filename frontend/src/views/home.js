@@ -1,0 +1,98 @@
+// "For you": the listener's recommendations (with reasons) and their liked playlists.
+import {api} from '../api.js';
+import {h, replace, toast} from '../dom.js';
+import {cardGrid, empty, errorState, loading} from '../components.js';
+import {state, subscribe} from '../state.js';
+
+const RECOMMENDATION_COUNT = 12;
+
+function welcome() {
+  return h('div', {class: 'hero'},
+    h('h1', {tabindex: '-1'}, 'Find playlists you will love'),
+    h('p', {class: 'lead'}, 'Pick a listener above, or start fresh as a new listener. Like a few ' +
+      'playlists and the recommendations learn from you at once.'),
+    h('p', {}, h('a', {class: 'btn btn-primary', href: '/browse', 'data-link': true},
+      'Browse the catalogue')));
+}
+
+export function render(main) {
+  if (!state.user) {
+    replace(main, welcome());
+    return null;
+  }
+  const user = state.user;
+  const recsBody = h('div', {class: 'recs', 'aria-live': 'polite'}, loading('Finding playlists for you…'));
+  const recsTitle = h('h2', {id: 'recs-title'}, 'Recommended for you');
+  const recsNote = h('p', {class: 'section-note'});
+  const likesBody = h('div', {}, loading('Loading your likes…'));
+  const likesTitle = h('h2', {}, 'Your liked playlists');
+  let shownIds = null;
+  let latestRequest = 0; // quick successive likes: only the newest answer is drawn
+
+  async function loadRecommendations() {
+    const request = ++latestRequest;
+    recsBody.setAttribute('aria-busy', 'true');
+    recsBody.classList.add('is-refreshing');
+    try {
+      const answer = await api.recommendations(user.id, RECOMMENDATION_COUNT);
+      if (request !== latestRequest) return;
+      const personal = answer.strategy === 'personalized';
+      recsTitle.textContent = personal ? 'Picked for you' : 'Popular right now';
+      recsNote.textContent = personal
+        ? `Based on your ${state.likedIds.size} liked playlists · model ${answer.model}`
+        : 'Like a playlist and these become personal.';
+      const freshIds = shownIds
+        ? new Set(answer.items.map((i) => i.playlist_id).filter((id) => !shownIds.has(id)))
+        : new Set();
+      shownIds = new Set(answer.items.map((i) => i.playlist_id));
+      recsBody.dataset.strategy = answer.strategy;
+      replace(recsBody, answer.items.length
+        ? cardGrid(answer.items, {freshIds})
+        : empty('Nothing to recommend yet', 'You have liked everything we know. Impressive.'));
+    } catch (error) {
+      if (request !== latestRequest) return;
+      recsTitle.textContent = 'Recommended for you';
+      recsNote.textContent = '';
+      recsBody.dataset.strategy = 'error';
+      replace(recsBody, errorState(error, loadRecommendations, 'recommendations'));
+    } finally {
+      if (request === latestRequest) {
+        recsBody.removeAttribute('aria-busy');
+        recsBody.classList.remove('is-refreshing');
+      }
+    }
+  }
+
+  async function loadLikes() {
+    try {
+      const answer = await api.likes(user.id);
+      likesTitle.textContent = `Your liked playlists (${answer.total})`;
+      replace(likesBody, answer.items.length
+        ? cardGrid(answer.items)
+        : empty('No likes yet', 'Press Like on any playlist: here, in the catalogue, or on a ' +
+            'playlist page.', h('a', {class: 'btn', href: '/browse', 'data-link': true},
+            'Browse the catalogue')));
+    } catch (error) {
+      replace(likesBody, errorState(error, loadLikes, 'your likes'));
+    }
+  }
+
+  replace(main,
+    h('div', {class: 'page-head'},
+      h('h1', {tabindex: '-1'}, `Hi, ${user.name}`),
+      h('p', {class: 'lead'}, 'Your recommendations update the moment you like or unlike a ' +
+        'playlist.')),
+    h('section', {class: 'panel', 'aria-labelledby': 'recs-title'}, recsTitle, recsNote, recsBody),
+    h('section', {class: 'panel'}, likesTitle, likesBody));
+  loadRecommendations();
+  loadLikes();
+
+  return subscribe((change) => {
+    if (change.type === 'likes') {
+      loadRecommendations().then(() => {
+        if (recsBody.dataset.strategy !== 'error') toast('Recommendations updated', 'success');
+      });
+      loadLikes();
+    }
+  });
+}

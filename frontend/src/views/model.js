@@ -1,0 +1,65 @@
+// The model panel: what algorithm serves recommendations, how well it scored, and when it trained.
+import {api} from '../api.js';
+import {h, replace} from '../dom.js';
+import {errorState, loading} from '../components.js';
+
+function formatNumber(value) {
+  if (typeof value !== 'number') return String(value);
+  if (Number.isInteger(value)) return value.toLocaleString('en');
+  return Math.abs(value) < 10 ? value.toFixed(4) : value.toFixed(2);
+}
+
+function whenTrained(trainedAt) {
+  const date = new Date(trainedAt);
+  if (Number.isNaN(date.getTime())) return String(trainedAt ?? 'unknown');
+  const minutes = Math.round((Date.now() - date.getTime()) / 60000);
+  const ago = minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago`
+    : minutes < 48 * 60 ? `${Math.round(minutes / 60)} h ago` : `${Math.round(minutes / 1440)} days ago`;
+  return `${date.toLocaleString('en-GB', {dateStyle: 'medium', timeStyle: 'short'})} (${ago})`;
+}
+
+/** A flat definition list of `object`; nested values are shown as compact JSON text. */
+function facts(object, label) {
+  const entries = Object.entries(object || {});
+  if (!entries.length) return h('p', {class: 'section-note'}, 'None reported.');
+  return h('dl', {class: 'facts', 'aria-label': label}, entries.map(([key, value]) => [
+    h('dt', {}, key),
+    h('dd', {}, typeof value === 'object' && value !== null ? JSON.stringify(value)
+      : formatNumber(value))]));
+}
+
+function metricTiles(metrics) {
+  const entries = Object.entries(metrics || {}).filter(([, v]) => typeof v === 'number');
+  if (!entries.length) return facts(metrics, 'Metrics');
+  return h('ul', {class: 'tiles', 'aria-label': 'Evaluation metrics'}, entries.map(([name, value]) =>
+    h('li', {class: 'tile'}, h('span', {class: 'tile-value'}, formatNumber(value)),
+      h('span', {class: 'tile-label'}, name))));
+}
+
+export function render(main) {
+  replace(main, h('h1', {tabindex: '-1'}, 'The model'), loading('Asking the recommender…'));
+  api.model().then((info) => {
+    replace(main,
+      h('div', {class: 'page-head'},
+        h('h1', {tabindex: '-1'}, 'The model'),
+        h('p', {class: 'lead'}, 'What serves your recommendations right now.')),
+      h('section', {class: 'panel model-summary', 'aria-label': 'Summary'},
+        h('dl', {class: 'facts facts-wide'},
+          h('dt', {}, 'Algorithm'), h('dd', {class: 'model-algorithm'}, info.algorithm),
+          h('dt', {}, 'Model tag'), h('dd', {}, h('code', {}, info.tag)),
+          h('dt', {}, 'Trained'), h('dd', {class: 'model-trained'}, whenTrained(info.trained_at)))),
+      h('section', {class: 'panel'}, h('h2', {}, 'Evaluation'),
+        h('p', {class: 'section-note'}, 'Measured on held-out likes before the model shipped.'),
+        metricTiles(info.metrics)),
+      h('div', {class: 'two-col'},
+        h('section', {class: 'panel'}, h('h2', {}, 'Data'), facts(info.counts, 'Counts')),
+        h('section', {class: 'panel'}, h('h2', {}, 'Parameters'),
+          facts(info.parameters, 'Parameters'))),
+      info.versions ? h('section', {class: 'panel'}, h('h2', {}, 'Versions'),
+        facts(info.versions, 'Versions')) : null);
+  }).catch((error) => {
+    replace(main, h('h1', {tabindex: '-1'}, 'The model'),
+      errorState(error, () => render(main), 'the model'));
+  });
+  return null;
+}
