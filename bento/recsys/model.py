@@ -96,8 +96,9 @@ class ItemItemModel:
         return [history[order[:, col][contributions[order[:, col], col] > 0]]
                 for col in range(items.size)]
 
-    def save(self, directory: Path, catalogue: dict | None = None) -> None:
+    def save(self, directory: Path | str, catalogue: dict | None = None) -> None:
         """numpy arrays in .npz and ids/catalogue in JSON: loadable without pickle."""
+        directory = Path(directory)
         arrays = {"popularity": self.popularity.astype(np.float32)}
         if sp.issparse(self.weights):
             csr = sp.csr_matrix(self.weights, dtype=np.float32)
@@ -111,7 +112,8 @@ class ItemItemModel:
         (directory / CATALOGUE_FILE).write_text(json.dumps(document), encoding="utf-8")
 
     @classmethod
-    def load(cls, directory: Path) -> tuple["ItemItemModel", dict]:
+    def load(cls, directory: Path | str) -> tuple["ItemItemModel", dict]:
+        directory = Path(directory)
         document = json.loads((directory / CATALOGUE_FILE).read_text(encoding="utf-8"))
         with np.load(directory / ARRAYS_FILE, allow_pickle=False) as arrays:
             weights = None

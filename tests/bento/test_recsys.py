@@ -1,0 +1,137 @@
+"""The math on small matrices whose answers were worked out by hand."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from bento.recsys.algorithms import fit
+from bento.recsys.evaluation import evaluate, holdout_split
+from bento.recsys.model import ItemItemModel
+
+ITEMS = ["a", "b", "c"]
+# users x items: u0 {a,b}, u1 {a,b,c}, u2 {b,c}, u3 {a}
+X = sp.csr_matrix(np.array([[1, 1, 0], [1, 1, 1], [0, 1, 1], [1, 0, 0]], dtype=np.float32))
+COS_AB, COS_AC, COS_BC = 2 / 3, 1 / math.sqrt(6), 2 / math.sqrt(6)
+
+
+def ids(model: ItemItemModel, indices) -> list[str]:
+    return [model.item_ids[i] for i in indices]
+
+
+def test_popularity_counts_users_and_ignores_history():
+    model = fit("popularity", X, ITEMS)
+    assert model.popularity.tolist() == [3, 3, 2]
+    items, scores = model.recommend(np.array([0]), 3)
+    assert ids(model, items) == ["b", "c"]
+    assert scores.tolist() == pytest.approx([1.0, 2 / 3])
+
+
+def test_itemknn_cosine_scores_and_reasons():
+    model = fit("itemknn", X, ITEMS, {"neighbours": 2})
+    dense = model.weights.toarray()
+    assert dense == pytest.approx(np.array([[0, COS_AB, COS_AC], [COS_AB, 0, COS_BC],
+                                            [COS_AC, COS_BC, 0]]), abs=1e-6)
+    items, scores = model.recommend(np.array([0]), 2)
+    assert ids(model, items) == ["b", "c"]
+    assert scores.tolist() == pytest.approx([COS_AB, COS_AC], abs=1e-5)
+    items, scores = model.recommend(np.array([0, 1]), 5)
+    assert ids(model, items) == ["c"]
+    assert scores[0] == pytest.approx(COS_AC + COS_BC, abs=1e-5)
+    assert [ids(model, why) for why in model.explain(np.array([0, 1]), items)] == [["b", "a"]]
+
+
+def test_itemknn_pruning_keeps_top_neighbour_and_popularity_fills_the_rest():
+    model = fit("itemknn", X, ITEMS, {"neighbours": 1})
+    assert model.weights.toarray() == pytest.approx(
+        np.array([[0, COS_AB, 0], [0, 0, COS_BC], [0, COS_BC, 0]]), abs=1e-6)
+    items, scores = model.recommend(np.array([2]), 2)
+    assert ids(model, items) == ["b", "a"]
+    assert scores[0] == pytest.approx(COS_BC, abs=1e-5)
+    assert scores[1] == pytest.approx(0.0, abs=1e-5)
+    assert [ids(model, why) for why in model.explain(np.array([2]), items)] == [["c"], []]
+
+
+def test_ease_solves_its_normal_equations_with_zero_diagonal():
+    l2 = 1.0
+    model = fit("ease", X, ITEMS, {"l2": l2})
+    weights = model.weights.astype(np.float64)
+    assert np.diag(weights).tolist() == [0, 0, 0]
+    gram = (X.T @ X).toarray()
+    assert gram.tolist() == [[3, 2, 1], [2, 3, 2], [1, 2, 2]]
+    # Off the diagonal, (G + l2 I) B = G exactly (the Lagrange terms live on the diagonal).
+    residual = (gram + l2 * np.eye(3)) @ weights - gram
+    off_diagonal = residual[~np.eye(3, dtype=bool)]
+    assert off_diagonal == pytest.approx(np.zeros(6), abs=1e-5)
+    # By hand: P = inv([[4,2,1],[2,4,2],[1,2,3]]) = [[8,-4,0],[-4,11,-6],[0,-6,12]] / 24 and
+    # B[i, j] = -P[i, j] / P[j, j].
+    assert weights[0].tolist() == pytest.approx([0, 4 / 11, 0], abs=1e-6)
+    assert weights[1].tolist() == pytest.approx([0.5, 0, 0.5], abs=1e-6)
+    assert weights[2].tolist() == pytest.approx([0, 6 / 11, 0], abs=1e-6)
+
+
+def test_rp3beta_random_walk_with_popularity_damping():
+    model = fit("rp3beta", X, ITEMS, {"alpha": 1.0, "beta": 0.5, "neighbours": 2})
+    row_a = model.weights.toarray()[0]
+    # a -> {u0, u1, u3} each 1/3 -> b: (1/2 + 1/3 + 0) / 3, c: (0 + 1/3 + 0) / 3
+    assert row_a.tolist() == pytest.approx([0, (5 / 6) / 3 / math.sqrt(3),
+                                            (1 / 3) / 3 / math.sqrt(2)], abs=1e-6)
+
+
+def test_recommend_never_returns_history_or_excluded_and_handles_small_catalogues():
+    model = fit("itemknn", X, ITEMS)
+    items, _ = model.recommend(np.array([0]), 10, exclude=np.array([2]))
+    assert ids(model, items) == ["b"]
+    items, _ = model.recommend(np.array([0, 1, 2]), 10)
+    assert items.size == 0
+
+
+def test_known_splits_ids_and_deduplicates():
+    model = fit("popularity", X, ITEMS)
+    known, unknown = model.known(["c", "zz", "a", "c"])
+    assert known.tolist() == [2, 0]
+    assert unknown == ["zz"]
+
+
+@pytest.mark.parametrize("algorithm, params", [("ease", {"l2": 2.0}), ("itemknn", {}),
+                                               ("popularity", {})])
+def test_save_and_load_without_pickle(tmp_path, algorithm, params):
+    model = fit(algorithm, X, ITEMS, params)
+    model.save(tmp_path, {"a": {"name": "A"}})
+    with np.load(tmp_path / "arrays.npz", allow_pickle=False) as arrays:
+        assert all(arrays[name].dtype != object for name in arrays.files)
+    loaded, catalogue = ItemItemModel.load(tmp_path)
+    assert catalogue == {"a": {"name": "A"}}
+    assert (loaded.algorithm, loaded.params, loaded.item_ids) == (algorithm, model.params, ITEMS)
+    history = np.array([1])
+    assert loaded.scores(history) == pytest.approx(model.scores(history))
+
+
+def test_holdout_split_is_seeded_disjoint_and_complete():
+    rng = np.random.default_rng(1)
+    matrix = sp.csr_matrix((rng.random((50, 30)) < 0.2).astype(np.float32))
+    train, test = holdout_split(matrix, fraction=0.2, seed=7)
+    again_train, again_test = holdout_split(matrix, fraction=0.2, seed=7)
+    assert (train != again_train).nnz == 0 and (test != again_test).nnz == 0
+    assert (train + test != matrix).nnz == 0
+    assert train.multiply(test).nnz == 0
+    counts = np.diff(matrix.indptr)
+    test_counts = np.diff(test.indptr)
+    assert np.all(test_counts[counts < 3] == 0)
+    assert np.all(test_counts[counts >= 3] == np.maximum(1, (counts[counts >= 3] * 0.2)
+                                                         .astype(int)))
+
+
+def test_metrics_on_a_worked_example():
+    model = ItemItemModel(["w", "x", "y", "z"], np.array([4, 3, 2, 1], dtype=np.float32))
+    train = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 1, 0, 0]], dtype=np.float32))
+    test = sp.csr_matrix(np.array([[0, 0, 1, 0], [0, 0, 0, 1]], dtype=np.float32))
+    # user 0 gets [x, y] (hit at rank 2), user 1 gets [w, y] (miss)
+    metrics = evaluate(model, train, test, k=2)
+    assert metrics["recall"] == pytest.approx(0.5)
+    assert metrics["ndcg"] == pytest.approx((1 / math.log2(3)) / 2)
+    assert metrics["precision"] == pytest.approx(0.25)
+    assert metrics["coverage"] == pytest.approx(0.75)
+    assert metrics["users"] == 2
