@@ -21,7 +21,7 @@ log = logging.getLogger("gateway.access")
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, carrying the current request id and any `extra` fields."""
 
-    standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+    standard = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         entry = {
