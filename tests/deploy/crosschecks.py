@@ -1,0 +1,208 @@
+"""Consistency checks between the manifests, the workflows and the code.
+
+Each function takes parsed objects and returns a list of problems (empty = consistent), so a
+test can feed it a deliberately broken copy and see the failure.
+"""
+import re
+from pathlib import Path
+
+import yaml
+
+from tests.deploy.manifests import REPO, name_of
+
+SHA_TAG = re.compile(r"^[0-9a-f]{40}$")
+
+
+def of_kind(objects, kind):
+    return [obj for obj in objects if obj.get("kind") == kind]
+
+
+def pod_containers(deployment):
+    return deployment["spec"]["template"]["spec"]["containers"]
+
+
+def selected_deployments(service, deployments):
+    """Deployments in the Service's namespace whose pod labels include its whole selector."""
+    selector = service["spec"].get("selector") or {}
+    namespace = service["metadata"].get("namespace")
+    return [d for d in deployments
+            if d["metadata"].get("namespace") == namespace and selector
+            and selector.items() <= d["spec"]["template"]["metadata"]["labels"].items()]
+
+
+def selector_errors(objects):
+    deployments = of_kind(objects, "Deployment")
+    errors = [f"{name_of(s)}: selector {s['spec'].get('selector')} matches no Deployment's pods"
+              for s in of_kind(objects, "Service") if not selected_deployments(s, deployments)]
+    for d in deployments:
+        wanted = d["spec"]["selector"].get("matchLabels", {})
+        if not wanted.items() <= d["spec"]["template"]["metadata"]["labels"].items():
+            errors.append(f"{name_of(d)}: spec.selector does not match its pod template labels")
+    return errors
+
+
+def declares(container, port):
+    """Whether a container declares a port, given by number or by name."""
+    ports = container.get("ports") or []
+    return any(port in (p.get("containerPort"), p.get("name")) for p in ports)
+
+
+def probe_ports(container):
+    for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+        probe = container.get(kind) or {}
+        for handler in ("httpGet", "tcpSocket", "grpc"):
+            if handler in probe:
+                yield kind, probe[handler].get("port")
+
+
+def port_errors(objects):
+    errors = []
+    deployments = of_kind(objects, "Deployment")
+    for d in deployments:
+        for c in pod_containers(d):
+            errors += [f"{name_of(d)}: {kind} port {port!r} is not a port {c['name']} declares"
+                       for kind, port in probe_ports(c) if not declares(c, port)]
+    for s in of_kind(objects, "Service"):
+        for d in selected_deployments(s, deployments):
+            for p in s["spec"]["ports"]:
+                target = p.get("targetPort", p["port"])
+                if not any(declares(c, target) for c in pod_containers(d)):
+                    errors.append(f"{name_of(s)}: targetPort {target!r} is not declared by "
+                                  f"{name_of(d)}")
+    return errors
+
+
+def cd_images(cd_text):
+    """(registry, image repository names) that cd.yml pushes: its REGISTRY and *_IMAGE env."""
+    env = yaml.safe_load(cd_text).get("env", {})
+    names = {value for key, value in env.items()
+             if key.endswith("_IMAGE") and f"env.{key}" in cd_text}
+    return env.get("REGISTRY"), names
+
+
+def image_errors(kustomization, objects, cd_text):
+    """Overlay images are the ones cd.yml pushes, with a commit-SHA tag, and all are used."""
+    registry, built = cd_images(cd_text)
+    errors = []
+    rendered = {c["image"] for d in of_kind(objects, "Deployment") for c in pod_containers(d)}
+    overlay_names = set()
+    for image in kustomization.get("images", []):
+        new_name = image.get("newName", image["name"])
+        host, _, path = new_name.partition("/")
+        repo = path.rsplit("/", 1)[-1]
+        overlay_names.add(repo)
+        if host != registry or repo not in built:
+            errors.append(f"image {new_name} is not one cd.yml pushes ({registry}: {built})")
+        if not SHA_TAG.match(str(image.get("newTag", ""))):
+            errors.append(f"image {new_name} tag {image.get('newTag')!r} is not a commit SHA")
+        if f"{new_name}:{image.get('newTag')}" not in rendered:
+            errors.append(f"image {new_name} is set but no container uses it")
+    errors += [f"cd.yml pushes {name} but the overlay does not deploy it"
+               for name in sorted(built - overlay_names)]
+    return errors
+
+
+def env_names(container, objects):
+    """Every environment variable name a container gets: env and envFrom ConfigMaps."""
+    names = {e["name"] for e in container.get("env") or []}
+    config_maps = {c["metadata"]["name"]: c for c in of_kind(objects, "ConfigMap")}
+    for source in container.get("envFrom") or []:
+        ref = source.get("configMapRef")
+        if ref:
+            names |= set(config_maps.get(ref["name"], {}).get("data", {}))
+    return names
+
+
+def env_errors(objects, readers):
+    """Every env var a Deployment sets is one its service's code reads (readers: app -> fn)."""
+    errors = []
+    for d in of_kind(objects, "Deployment"):
+        app = d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/name")
+        reads = readers.get(app)
+        if reads is None:
+            errors.append(f"{name_of(d)}: no known code for app {app!r}")
+            continue
+        for c in pod_containers(d):
+            errors += [f"{name_of(d)}: {name} is set but the {app} code never reads it"
+                       for name in sorted(env_names(c, objects)) if not reads(name)]
+    return errors
+
+
+def application_errors(application, project, prod_namespace, repo=REPO):
+    """The Application points at a real overlay, inside what its AppProject allows."""
+    spec = application["spec"]
+    source = spec["source"]
+    errors = []
+    if not (repo / source["path"] / "kustomization.yaml").is_file():
+        errors.append(f"Application path {source['path']} has no kustomization.yaml")
+    if spec["project"] != project["metadata"]["name"]:
+        errors.append(f"Application project {spec['project']} is not the AppProject")
+    if source["repoURL"] not in project["spec"].get("sourceRepos", []):
+        errors.append(f"repo {source['repoURL']} is not in the AppProject's sourceRepos")
+    dest = spec["destination"]
+    if not any(d.get("server") == dest.get("server") and d.get("namespace") == dest["namespace"]
+               for d in project["spec"].get("destinations", [])):
+        errors.append(f"destination {dest} is not allowed by the AppProject")
+    if dest["namespace"] != prod_namespace:
+        errors.append(f"destination namespace {dest['namespace']} is not the overlay's "
+                      f"{prod_namespace}")
+    return errors
+
+
+def architecture_env(service, repo=REPO):
+    """The env var names docs/ARCHITECTURE.md's ports table lists for a service."""
+    for line in (repo / "docs" / "ARCHITECTURE.md").read_text().splitlines():
+        if line.lower().startswith(f"| {service} "):
+            return set(re.findall(r"`([A-Z][A-Z0-9_]+)`", line))
+    return set()
+
+
+# Where each app's code lives, plus installed libraries that read env vars on its behalf.
+CODE = {
+    "bento": (("bento", "*.py"),),
+    "gateway": (("gateway", "*.py"),),
+    "frontend": (("frontend", "*.template"), ("frontend", "*.conf"), ("frontend", "Dockerfile"),
+                 ("frontend", "*.sh")),
+}
+LIBRARIES = {"bento": ("bentoml", "bentoml_cli")}
+
+
+def library_texts(app):
+    texts = []
+    for package in LIBRARIES.get(app, ()):
+        module = __import__(package)
+        root = Path(module.__file__).parent
+        texts += [p.read_text(errors="replace") for pattern in ("*.py", "*.sh")
+                  for p in root.rglob(pattern)]
+    return texts
+
+
+def code_readers(repo=REPO):
+    """app -> predicate: does the app's code (or ARCHITECTURE.md, until code lands) read NAME?
+
+    The gateway reads settings through pydantic-settings, so a field `database_url:` counts
+    as reading DATABASE_URL.
+    """
+    readers = {}
+    for app, globs in CODE.items():
+        own = [p.read_text(errors="replace") for folder, pattern in globs
+               for p in sorted((repo / folder).rglob(pattern))
+               if "node_modules" not in p.parts and "dist" not in p.parts]
+        if not own:
+            documented = architecture_env(app, repo)
+            readers[app] = documented.__contains__
+            continue
+        texts = own + library_texts(app)
+
+        def reads(name, texts=texts):
+            # A quoted name (os.environ["X"], click envvar="X"), a shell/nginx ${X}, or a
+            # pydantic-settings field `x: ...`; a bare word in a comment does not count.
+            quoted = re.compile(rf"[\"']{re.escape(name)}[\"']|\$\{{?{re.escape(name)}\b")
+            field = re.compile(rf"^\s*{re.escape(name.lower())}\s*:", re.M)
+            return any(quoted.search(t) or field.search(t) for t in texts)
+        readers[app] = reads
+    return readers
+
+
+def load(path):
+    return yaml.safe_load(Path(path).read_text())
