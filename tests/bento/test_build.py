@@ -1,0 +1,25 @@
+"""`bentoml build` works with no network at all (run inside an empty network namespace)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests.procs import REPO_ROOT, VENV_BIN
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux unshare missing")
+def test_bentoml_build_offline(bento_home):
+    args = ["unshare", "--net", "--", str(VENV_BIN / "bentoml"), "build", "--output", "tag"]
+    if os.geteuid() != 0:
+        args[1:1] = ["--map-root-user"]
+    result = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "BENTOML_HOME": str(bento_home)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    tag = result.stdout.strip().splitlines()[-1].removeprefix("__tag__:")
+    assert tag.startswith("playlist_recommender:")
+    listed = subprocess.run([str(VENV_BIN / "bentoml"), "list", "-o", "json"], capture_output=True,
+                            text=True, env={**os.environ, "BENTOML_HOME": str(bento_home)})
+    assert tag in listed.stdout

@@ -1,0 +1,96 @@
+"""The Bento service: called directly in-process, and over HTTP through a real `bentoml serve`."""
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+
+@pytest.fixture(scope="module")
+def service(bento_home):
+    from bento.service import PlaylistRecommender  # after the fixture trained the model
+
+    return PlaylistRecommender()
+
+
+def popular_ids(service, k=5) -> list[str]:
+    return [item.playlist_id for item in asyncio.run(service.recommend(history=[], k=k)).items]
+
+
+def test_direct_call_personalises_and_explains(service):
+    history = popular_ids(service, 3)
+    result = asyncio.run(service.recommend(history=history + ["nope"], k=7))
+    assert result.strategy == "personalized" and result.unknown == ["nope"]
+    assert len(result.items) == 7
+    assert not {item.playlist_id for item in result.items} & set(history)
+    assert all(set(item.because) <= set(history) and len(item.because) <= 3
+               for item in result.items)
+    assert any(item.because for item in result.items)
+    scores = [item.score for item in result.items]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_direct_call_cold_start_and_model_info(service):
+    cold = asyncio.run(service.recommend(history=["ghost"], k=4))
+    assert cold.strategy == "popular" and cold.unknown == ["ghost"] and len(cold.items) == 4
+    info = asyncio.run(service.model_info())
+    assert info.tag.startswith("playlist_recommender:") and info.counts["playlists"] == 150
+    assert "recall@10" in info.metrics
+
+
+def post(server, path, body, **kwargs) -> httpx.Response:
+    return httpx.post(server.url + path, json=body, timeout=10, **kwargs)
+
+
+def test_http_recommend_contract(bento_server):
+    popular = post(bento_server, "/recommend", {"k": 3}).json()
+    assert popular["strategy"] == "popular" and len(popular["items"]) == 3
+    assert popular["model"].startswith("playlist_recommender:")
+    history = [item["playlist_id"] for item in popular["items"]]
+    exclude = [history[0]]
+    response = post(bento_server, "/recommend",
+                    {"history": history[1:] + ["unknown-id"], "k": 5, "exclude": exclude})
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"items", "strategy", "unknown", "model"}
+    assert body["strategy"] == "personalized" and body["unknown"] == ["unknown-id"]
+    returned = [item["playlist_id"] for item in body["items"]]
+    assert len(returned) == 5 and not set(returned) & set(history)
+    assert all(set(item) == {"playlist_id", "score", "because"} for item in body["items"])
+
+
+def test_http_new_listener_gets_personal_results_after_one_like(bento_server):
+    items = post(bento_server, "/recommend", {"k": 10}).json()["items"]
+    popular = [item["playlist_id"] for item in items]
+    liked = popular[-1]
+    body = post(bento_server, "/recommend", {"history": [liked], "k": 10}).json()
+    assert body["strategy"] == "personalized"
+    assert [i["playlist_id"] for i in body["items"]] != [p for p in popular if p != liked][:10]
+    assert body["items"][0]["because"] == [liked]
+
+
+@pytest.mark.parametrize("body", [{"k": 0}, {"k": 101}, {"k": "ten"}, {"history": "pl0001"},
+                                  {"history": [""]}, {"history": ["x" * 129]},
+                                  {"history": ["bad\u0000id"]}, {"history": ["a"] * 2001}])
+def test_http_bad_recommend_input_is_a_4xx_with_a_reason(bento_server, body):
+    response = post(bento_server, "/recommend", body)
+    assert 400 <= response.status_code < 500
+    assert response.json()["error"]
+
+
+def test_http_similar_and_unknown_id(bento_server):
+    seed = post(bento_server, "/recommend", {"k": 1}).json()["items"][0]["playlist_id"]
+    body = post(bento_server, "/similar", {"playlist_id": seed, "k": 4}).json()
+    assert body["playlist_id"] == seed and len(body["items"]) == 4
+    assert seed not in {item["playlist_id"] for item in body["items"]}
+    missing = post(bento_server, "/similar", {"playlist_id": "does-not-exist"})
+    assert missing.status_code == 404 and "does-not-exist" in missing.text
+
+
+def test_http_model_info_and_builtin_endpoints(bento_server):
+    info = post(bento_server, "/model_info", {}).json()
+    assert info["algorithm"] and info["counts"]["playlists"] == 150 and info["trained_at"]
+    for path in ("/livez", "/readyz", "/metrics"):
+        assert httpx.get(bento_server.url + path, timeout=5).status_code == 200
+    assert "/recommend" in httpx.get(bento_server.url + "/docs.json", timeout=5).json()["paths"]
