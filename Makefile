@@ -31,5 +31,18 @@ run: data
 lint: install
 	$(VENV)/bin/flake8
 
-test: install system-deps lint
+test: install system-deps tools lint
 	$(PY) -m pytest
+
+# checkov has heavy, conflicting pins: it gets its own venv, rebuilt when its pin changes.
+TOOLS_VENV := .tools-venv
+.PHONY: tools manifests
+tools: $(TOOLS_VENV)/.installed
+$(TOOLS_VENV)/.installed: requirements-tools.txt
+	@test -x $(TOOLS_VENV)/bin/python || $(PY_BOOT) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q -r requirements-tools.txt
+	@touch $@
+
+# Kustomize render, strict schemas, cross-checks, actionlint and checkov (tests/deploy).
+manifests: install system-deps tools
+	$(PY) -m pytest -q tests/deploy

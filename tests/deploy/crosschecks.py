@@ -99,6 +99,10 @@ def image_errors(kustomization, objects, cd_text):
             errors.append(f"image {new_name} is set but no container uses it")
     errors += [f"cd.yml pushes {name} but the overlay does not deploy it"
                for name in sorted(built - overlay_names)]
+    pinned = {f"{i.get('newName', i['name'])}:{i.get('newTag')}"
+              for i in kustomization.get("images", [])}
+    errors += [f"container image {image} is not set by the overlay's images:"
+               for image in sorted(rendered - pinned)]
     return errors
 
 
@@ -206,3 +210,29 @@ def code_readers(repo=REPO):
 
 def load(path):
     return yaml.safe_load(Path(path).read_text())
+
+
+PINNED_ACTION = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def workflow_policy_errors(text):
+    """Least privilege, pinned actions, a concurrency group, bounded jobs, failures that fail."""
+    workflow = yaml.safe_load(text)
+    errors = []
+    if "permissions" not in workflow or workflow["permissions"] in ("write-all", "read-all"):
+        errors.append("no least-privilege top-level permissions")
+    if "concurrency" not in workflow:
+        errors.append("no concurrency group")
+    if "continue-on-error" in text:
+        errors.append("continue-on-error hides failures")
+    for job_id, job in workflow.get("jobs", {}).items():
+        if "uses" in job:   # a reusable workflow: pinned by being in this repo
+            if not job["uses"].startswith("./"):
+                errors.append(f"{job_id}: reusable workflow {job['uses']} is not local")
+            continue
+        if "timeout-minutes" not in job:
+            errors.append(f"{job_id}: no timeout-minutes")
+        errors += [f"{job_id}: {step['uses']} is not pinned to a full commit SHA"
+                   for step in job.get("steps", [])
+                   if "uses" in step and not PINNED_ACTION.match(step["uses"])]
+    return errors
