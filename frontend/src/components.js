@@ -26,10 +26,16 @@ function plural(count, word) {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
+/** Two-letter monogram from the words of a name that start with a letter ("80s Jazz Calm": JC). */
+function monogram(name) {
+  const words = (name || '').split(/\s+/).filter((w) => /^\p{L}/u.test(w));
+  const letters = words.slice(0, 2).map((w) => [...w][0].toUpperCase()).join('');
+  return letters || [...(name || '?').trim()][0] || '?';
+}
+
 export function cover(playlist, size = '') {
-  const initial = (playlist.name || '?').trim().charAt(0).toUpperCase() || '?';
   return h('div', {class: `cover cover-${hashOf(playlist.id) % COVER_COUNT} ${size}`,
-    'aria-hidden': 'true'}, initial);
+    'aria-hidden': 'true'}, monogram(playlist.name));
 }
 
 export function tagChips(tags, label = 'Tags') {
@@ -68,7 +74,7 @@ function scoreBar(score, maxScore) {
     h('span', {class: 'score-track', role: 'meter', 'aria-label': 'Match score',
       'aria-valuemin': '0', 'aria-valuemax': '100',
       'aria-valuenow': String(Math.round(share * 100))}, bar),
-    h('span', {class: 'score-value'}, Number(score).toFixed(3)));
+    h('span', {class: 'score-value'}, Number(score).toPrecision(2)));
 }
 
 function becauseLine(because) {
@@ -86,7 +92,7 @@ function becauseLine(because) {
  * One playlist as a card. `item` is a playlist or a recommendation item (playlist_id, score,
  * because); `maxScore` scales the score bar within its list.
  */
-export function playlistCard(item, {maxScore, fresh = false} = {}) {
+export function playlistCard(item, {maxScore, fresh = false, reasons = true} = {}) {
   const playlist = {...item, id: item.id || item.playlist_id};
   const href = `/playlist/${encodeURIComponent(playlist.id)}`;
   const meta = [plural(trackCount(playlist.tracks), 'track')];
@@ -101,14 +107,15 @@ export function playlistCard(item, {maxScore, fresh = false} = {}) {
       tagChips(playlist.tags),
       h('p', {class: 'card-meta'}, meta.join(' · ')),
       typeof item.score === 'number' ? scoreBar(item.score, maxScore) : null,
-      becauseLine(item.because)),
+      reasons ? becauseLine(item.because) : null),
     h('div', {class: 'card-actions'}, likeButton(playlist)));
 }
 
 export function cardGrid(items, options = {}) {
   const maxScore = Math.max(0, ...items.map((item) => item.score || 0));
   return h('div', {class: 'grid'}, items.map((item) => playlistCard(item, {
-    maxScore, fresh: options.freshIds ? options.freshIds.has(item.playlist_id) : false})));
+    maxScore, reasons: options.reasons !== false,
+    fresh: options.freshIds ? options.freshIds.has(item.playlist_id) : false})));
 }
 
 export function loading(label = 'Loading…') {

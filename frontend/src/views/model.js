@@ -6,7 +6,7 @@ import {errorState, loading} from '../components.js';
 function formatNumber(value) {
   if (typeof value !== 'number') return String(value);
   if (Number.isInteger(value)) return value.toLocaleString('en');
-  return Math.abs(value) < 10 ? value.toFixed(4) : value.toFixed(2);
+  return String(Number(value.toPrecision(4)));
 }
 
 function whenTrained(trainedAt) {
@@ -28,12 +28,20 @@ function facts(object, label) {
       : formatNumber(value))]));
 }
 
-function metricTiles(metrics) {
+/** One tile per metric, with the popularity baseline beside it when the trainer reported one. */
+function metricTiles(metrics, baseline) {
   const entries = Object.entries(metrics || {}).filter(([, v]) => typeof v === 'number');
   if (!entries.length) return facts(metrics, 'Metrics');
-  return h('ul', {class: 'tiles', 'aria-label': 'Evaluation metrics'}, entries.map(([name, value]) =>
-    h('li', {class: 'tile'}, h('span', {class: 'tile-value'}, formatNumber(value)),
-      h('span', {class: 'tile-label'}, name))));
+  return h('ul', {class: 'tiles', 'aria-label': 'Evaluation metrics'}, entries.map(([name, value]) => {
+    const base = (baseline || {})[name];
+    const lift = typeof base === 'number' && base > 0 && base !== value && !Number.isInteger(value)
+      ? h('span', {class: `tile-lift ${value >= base ? 'up' : 'down'}`},
+        `${value >= base ? '+' : ''}${Math.round((value / base - 1) * 100)}% vs baseline ` +
+        formatNumber(base))
+      : null;
+    return h('li', {class: 'tile'}, h('span', {class: 'tile-value'}, formatNumber(value)),
+      h('span', {class: 'tile-label'}, name), lift);
+  }));
 }
 
 export function render(main) {
@@ -49,8 +57,9 @@ export function render(main) {
           h('dt', {}, 'Model tag'), h('dd', {}, h('code', {}, info.tag)),
           h('dt', {}, 'Trained'), h('dd', {class: 'model-trained'}, whenTrained(info.trained_at)))),
       h('section', {class: 'panel'}, h('h2', {}, 'Evaluation'),
-        h('p', {class: 'section-note'}, 'Measured on held-out likes before the model shipped.'),
-        metricTiles(info.metrics)),
+        h('p', {class: 'section-note'}, 'Measured on held-out likes before the model shipped; ' +
+          'the baseline recommends the most popular playlists to everyone.'),
+        metricTiles(info.metrics, info.baseline_metrics)),
       h('div', {class: 'two-col'},
         h('section', {class: 'panel'}, h('h2', {}, 'Data'), facts(info.counts, 'Counts')),
         h('section', {class: 'panel'}, h('h2', {}, 'Parameters'),

@@ -30,7 +30,7 @@ export function render(main, {params}) {
     replace(similarBody, loading('Finding similar playlists…'));
     try {
       const answer = await api.similar(id, SIMILAR_COUNT);
-      replace(similarBody, answer.items.length ? cardGrid(answer.items)
+      replace(similarBody, answer.items.length ? cardGrid(answer.items, {reasons: false})
         : empty('No similar playlists', 'The model has nothing close to this one yet.'));
     } catch (error) {
       const unknown = error.status === 404;

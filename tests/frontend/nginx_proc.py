@@ -1,0 +1,60 @@
+"""Run the project's own frontend/nginx.conf for tests: rendered like the image does, on loopback."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from frontend.build import build
+from tests.procs import REPO_ROOT, Server, start_server
+
+TEMPLATE = REPO_ROOT / "frontend" / "nginx.conf"
+TEMPLATE_VARIABLES = "${GATEWAY_URL} ${NGINX_PORT}"
+
+
+def render_conf(gateway_url: str, listen: str) -> str:
+    """envsubst with an explicit variable list, so nginx's own $variables survive."""
+    env = {**os.environ, "GATEWAY_URL": gateway_url, "NGINX_PORT": listen}
+    return subprocess.run(["envsubst", TEMPLATE_VARIABLES], input=TEMPLATE.read_text(),
+                          capture_output=True, text=True, check=True, env=env).stdout
+
+
+@dataclass
+class Nginx:
+    """A running nginx (`server`) and the prefix folder holding its config and the built SPA."""
+
+    server: Server
+    prefix: Path
+    listen: str
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    def stop(self) -> None:
+        self.server.stop()
+        shutil.rmtree(self.prefix, ignore_errors=True)
+        for leftover in Path("/tmp").glob(f"nginx-{self.listen}*"):
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
+
+
+def start_nginx(gateway_url: str, port: int, log_path: Path) -> Nginx:
+    """Build the SPA into a fresh prefix and run nginx there in the foreground."""
+    # Not under pytest's 0700 tmp: when tests run as root, nginx workers run as nobody.
+    prefix = Path(tempfile.mkdtemp(prefix="test-nginx-"))
+    prefix.chmod(0o755)
+    listen = f"127.0.0.1:{port}"
+    try:
+        build(prefix / "html")
+        conf = prefix / "nginx.conf"
+        conf.write_text(render_conf(gateway_url, listen))
+        server = start_server([shutil.which("nginx") or "/usr/sbin/nginx", "-p", f"{prefix}/",
+                               "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
+                              "/healthz", port, log_path, timeout=30)
+    except BaseException:
+        shutil.rmtree(prefix, ignore_errors=True)
+        raise
+    return Nginx(server, prefix, listen)
