@@ -26,7 +26,9 @@ async def enrich(store: Store, bento_items: list[dict]) -> list[dict]:
     """Bento items plus catalogue names and tags; items the catalogue lacks are dropped."""
     wanted = [item["playlist_id"] for item in bento_items]
     wanted += [because for item in bento_items for because in item.get("because", [])]
-    catalogue = await run_in_threadpool(store.playlists_by_id, wanted)
+    catalogue = store.cached_playlists(wanted)
+    if len(catalogue) < len(set(wanted)):
+        catalogue = await run_in_threadpool(store.playlists_by_id, wanted)
     enriched = []
     for item in bento_items:
         entry = catalogue.get(item["playlist_id"])

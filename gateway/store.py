@@ -62,6 +62,8 @@ def contains(column, text: str):
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
+        # Playlists never change through the API, so enrichment reads them once, then from here.
+        self._catalogue: dict[str, dict] = {}
 
     def create_schema(self) -> None:
         metadata.create_all(self.engine)
@@ -191,12 +193,18 @@ class Store:
     def playlists_by_id(self, playlist_ids: Iterable[str]) -> dict[str, dict]:
         """Catalogue entries (without like counts) for enriching Bento answers."""
         wanted = list(dict.fromkeys(playlist_ids))
-        if not wanted:
-            return {}
-        with self.engine.connect() as conn:
-            rows = [dict(row) for row in conn.execute(
-                select(playlists).where(playlists.c.id.in_(wanted))).mappings()]
-            return {row["id"]: row for row in self._with_tags(conn, rows)}
+        missing = [playlist_id for playlist_id in wanted if playlist_id not in self._catalogue]
+        if missing:
+            with self.engine.connect() as conn:
+                rows = [dict(row) for row in conn.execute(
+                    select(playlists).where(playlists.c.id.in_(missing))).mappings()]
+                self._catalogue.update((row["id"], row) for row in self._with_tags(conn, rows))
+        return self.cached_playlists(wanted)
+
+    def cached_playlists(self, playlist_ids: Iterable[str]) -> dict[str, dict]:
+        """The cached subset of `playlist_ids`, without touching the database."""
+        return {playlist_id: self._catalogue[playlist_id] for playlist_id in playlist_ids
+                if playlist_id in self._catalogue}
 
     def tag_counts(self) -> list[dict]:
         count = func.count().label("count")
@@ -215,11 +223,13 @@ class Store:
     def history(self, user_id: str, limit: int) -> list[str]:
         """The user's liked playlist ids, most recent first; NotFound for an unknown user."""
         with self.engine.connect() as conn:
-            self._require(conn, users, user_id, "user")
-            return list(conn.execute(
+            history = list(conn.execute(
                 select(likes.c.playlist_id).where(likes.c.user_id == user_id)
                 .order_by(likes.c.liked_at.desc().nulls_last(), likes.c.playlist_id)
                 .limit(limit)).scalars())
+            if not history:
+                self._require(conn, users, user_id, "user")
+            return history
 
     def user_likes(self, user_id: str) -> list[dict]:
         counts = (select(func.count()).where(likes.c.playlist_id == playlists.c.id)
