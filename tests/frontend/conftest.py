@@ -116,4 +116,3 @@ def page(page):
     page.set_default_timeout(10_000)
     yield page
     assert not problems, problems
-

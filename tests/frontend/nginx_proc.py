@@ -1,4 +1,4 @@
-"""Run the project's own frontend/nginx.conf for tests: rendered like the image does, on loopback."""
+"""Run the project's own frontend/nginx.conf in tests: rendered as the image does, on loopback."""
 from __future__ import annotations
 
 import os
@@ -41,8 +41,9 @@ class Nginx:
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
 
 
-def start_nginx(gateway_url: str, port: int, log_path: Path) -> Nginx:
-    """Build the SPA into a fresh prefix and run nginx there in the foreground."""
+def start_nginx(gateway_url: str, port: int, log_path: Path, as_user: int | None = None) -> Nginx:
+    """Build the SPA into a fresh prefix and run nginx there in the foreground (as `as_user`,
+    a uid, when given: root can prove the config needs no privileges)."""
     # Not under pytest's 0700 tmp: when tests run as root, nginx workers run as nobody.
     prefix = Path(tempfile.mkdtemp(prefix="test-nginx-"))
     prefix.chmod(0o755)
@@ -51,8 +52,14 @@ def start_nginx(gateway_url: str, port: int, log_path: Path) -> Nginx:
         build(prefix / "html")
         conf = prefix / "nginx.conf"
         conf.write_text(render_conf(gateway_url, listen))
-        server = start_server([shutil.which("nginx") or "/usr/sbin/nginx", "-p", f"{prefix}/",
-                               "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
+        drop = []
+        if as_user is not None:  # it reopens /dev/stdout (our log file) as that user
+            drop = ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups", "--"]
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_path.touch()
+            os.chown(log_path, as_user, as_user)
+        server = start_server([*drop, shutil.which("nginx") or "/usr/sbin/nginx", "-p",
+                               f"{prefix}/", "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
                               "/healthz", port, log_path, timeout=30)
     except BaseException:
         shutil.rmtree(prefix, ignore_errors=True)

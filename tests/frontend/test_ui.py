@@ -195,7 +195,8 @@ def test_status_bar_and_model_panel(page: Page, base_url, screenshots_dir):
     expect(page.locator(".tile-lift").first).to_contain_text("vs baseline")
     expect(page.locator(".model-trained")).to_have_text(
         re.compile(r"\d{4}, \d\d:\d\d \((just now|\d+ (min|h|days) ago)\)"))
-    expect(page.get_by_role("link", name="Model", exact=True)).to_have_attribute("aria-current", "page")
+    expect(page.get_by_role("link", name="Model", exact=True)).to_have_attribute(
+        "aria-current", "page")
     page.screenshot(path=screenshots_dir / "desktop-model.png", full_page=True)
 
 
