@@ -104,7 +104,7 @@ class RecommendationItem(BaseModel):
 
 class Recommendations(BaseModel):
     user_id: str
-    strategy: Literal["personalized", "popular"] | str
+    strategy: Literal["personalized", "popular"]
     model: str
     unknown: list[str]
     items: list[RecommendationItem]
