@@ -51,6 +51,7 @@ export function mountPicker(root) {
   }
 
   search.addEventListener('input', debounce(findListeners, 200));
+  document.addEventListener('new-listener', () => showForm(true));
   select.addEventListener('change', async () => {
     const user = [state.user, ...matches].find((u) => u && u.id === select.value);
     try {

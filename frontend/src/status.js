@@ -5,7 +5,7 @@ import {h, replace} from './dom.js';
 const POLL_MS = 10000;
 
 function pill(name, level, value) {
-  return h('li', {class: `pill pill-${level}`, 'data-service': name},
+  return h('li', {class: `pill pill-${level}`, 'data-service': name, title: `${name}: ${value}`},
     h('span', {class: 'dot', 'aria-hidden': 'true'}), `${name} `, h('strong', {}, value));
 }
 

@@ -39,6 +39,8 @@ def recommendation_ids(page: Page) -> list[str]:
 def test_pick_listener_and_see_recommendations(page: Page, base_url, screenshots_dir):
     page.goto("/")
     expect(page.get_by_role("heading", name="Find playlists you will love")).to_be_visible()
+    expect(page.locator("[data-service=Model]")).to_be_visible()
+    expect(page.locator("#listener-select option").nth(1)).to_be_attached()
     page.screenshot(path=screenshots_dir / "desktop-welcome.png")
     user = pick_listener(page, base_url, "u00002")
 
@@ -91,7 +93,8 @@ def test_like_and_unlike_refresh_recommendations(page: Page, base_url):
 def test_new_listener_likes_one_playlist_and_gets_personal_results(page: Page, base_url,
                                                                    screenshots_dir):
     page.goto("/")
-    page.get_by_role("button", name="+ New listener").click()
+    page.get_by_role("button", name="Start as a new listener").click()
+    expect(page.get_by_label("Your name")).to_be_focused()
     page.get_by_label("Your name").fill("Robin Browser")
     page.get_by_role("button", name="Start listening").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Hi, Robin Browser")

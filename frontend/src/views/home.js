@@ -11,8 +11,10 @@ function welcome() {
     h('h1', {tabindex: '-1'}, 'Find playlists you will love'),
     h('p', {class: 'lead'}, 'Pick a listener above, or start fresh as a new listener. Like a few ' +
       'playlists and the recommendations learn from you at once.'),
-    h('p', {}, h('a', {class: 'btn btn-primary', href: '/browse', 'data-link': true},
-      'Browse the catalogue')));
+    h('p', {class: 'hero-actions'},
+      h('button', {type: 'button', class: 'btn btn-primary',
+        onClick: () => document.dispatchEvent(new Event('new-listener'))}, 'Start as a new listener'),
+      h('a', {class: 'btn btn-light', href: '/browse', 'data-link': true}, 'Browse the catalogue')));
 }
 
 export function render(main) {
