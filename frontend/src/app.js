@@ -42,7 +42,9 @@ function render({focus = true} = {}) {
   } else {
     const match = path.match(route.pattern);
     const params = {};
-    (route.keys || []).forEach((key, index) => { params[key] = decodeURIComponent(match[index + 1]); });
+    (route.keys || []).forEach((key, index) => {
+      params[key] = decodeURIComponent(match[index + 1]);
+    });
     cleanup = route.view.render(main, {params});
   }
   if (focus) main.querySelector('h1')?.focus({preventScroll: false});

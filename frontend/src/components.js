@@ -41,8 +41,8 @@ export function cover(playlist, size = '') {
 export function tagChips(tags, label = 'Tags') {
   if (!tags || !tags.length) return null;
   return h('ul', {class: 'chips', 'aria-label': label},
-    tags.map((tag) => h('li', {}, h('a', {class: 'chip', href: `/browse?tag=${encodeURIComponent(tag)}`,
-      'data-link': true}, `#${tag}`))));
+    tags.map((tag) => h('li', {}, h('a', {class: 'chip', 'data-link': true,
+      href: `/browse?tag=${encodeURIComponent(tag)}`}, `#${tag}`))));
 }
 
 export function likeButton(playlist) {
@@ -57,7 +57,8 @@ export function syncLikeButton(button, name = button.dataset.name) {
   button.dataset.name = name;
   button.setAttribute('aria-pressed', String(liked));
   button.setAttribute('aria-label', `${liked ? 'Unlike' : 'Like'} ${name}`);
-  button.replaceChildren(h('span', {class: 'like-icon', 'aria-hidden': 'true'}, liked ? '♥' : '♡'),
+  button.replaceChildren(
+    h('span', {class: 'like-icon', 'aria-hidden': 'true'}, liked ? '♥' : '♡'),
     h('span', {class: 'like-text'}, liked ? 'Liked' : 'Like'));
 }
 
@@ -82,8 +83,8 @@ function becauseLine(because) {
   const links = [];
   because.forEach((item, index) => {
     if (index > 0) links.push(index === because.length - 1 ? ' and ' : ', ');
-    links.push(h('a', {href: `/playlist/${encodeURIComponent(item.playlist_id)}`, 'data-link': true},
-      item.name || item.playlist_id));
+    links.push(h('a', {'data-link': true,
+      href: `/playlist/${encodeURIComponent(item.playlist_id)}`}, item.name || item.playlist_id));
   });
   return h('p', {class: 'because'}, 'Because you liked ', links);
 }

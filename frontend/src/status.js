@@ -31,7 +31,7 @@ export function startStatus(list, banner, onChange = () => {}) {
     replace(list,
       pill('Gateway', level(status.gateway), status.gateway),
       pill('Recommender', level(status.bento), status.bento),
-      pill('Model', status.tag === '—' ? 'bad' : 'ok', status.tag === '—' ? 'none' : status.tag));
+      status.tag === '—' ? pill('Model', 'bad', 'none') : pill('Model', 'ok', status.tag));
     const recommenderDown = status.gateway !== 'down' && status.bento !== 'up';
     banner.hidden = !(recommenderDown || status.gateway === 'down');
     banner.textContent = status.gateway === 'down'

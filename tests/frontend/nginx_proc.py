@@ -37,8 +37,16 @@ class Nginx:
     def stop(self) -> None:
         self.server.stop()
         shutil.rmtree(self.prefix, ignore_errors=True)
-        for leftover in Path("/tmp").glob(f"nginx-{self.listen}*"):
-            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink()
+        remove_runtime_files(self.listen)
+
+
+def remove_runtime_files(listen: str) -> None:
+    """The pid file and temp folders the config puts in /tmp, named after what it listens on."""
+    for leftover in Path("/tmp").glob(f"nginx-{listen}[.-]*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def start_nginx(gateway_url: str, port: int, log_path: Path, as_user: int | None = None) -> Nginx:
@@ -63,5 +71,6 @@ def start_nginx(gateway_url: str, port: int, log_path: Path, as_user: int | None
                               "/healthz", port, log_path, timeout=30)
     except BaseException:
         shutil.rmtree(prefix, ignore_errors=True)
+        remove_runtime_files(listen)
         raise
     return Nginx(server, prefix, listen)

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.frontend.nginx_proc import TEMPLATE, render_conf, start_nginx
+from tests.frontend.nginx_proc import TEMPLATE, remove_runtime_files, render_conf, start_nginx
 from tests.procs import free_port
 
 pytestmark = pytest.mark.slow
@@ -38,10 +38,14 @@ def test_template_uses_only_its_two_variables():
 
 
 def test_rendered_config_passes_nginx_t(tmp_path):
+    listen = f"127.0.0.1:{free_port()}"
     conf = tmp_path / "nginx.conf"
-    conf.write_text(render_conf("http://127.0.0.1:9", f"127.0.0.1:{free_port()}"))
-    result = subprocess.run(["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(conf), "-e", "stderr"],
-                            capture_output=True, text=True)
+    conf.write_text(render_conf("http://127.0.0.1:9", listen))
+    try:
+        result = subprocess.run(["nginx", "-t", "-p", f"{tmp_path}/", "-c", str(conf),
+                                 "-e", "stderr"], capture_output=True, text=True)
+    finally:
+        remove_runtime_files(listen)
     assert result.returncode == 0, result.stderr
 
 

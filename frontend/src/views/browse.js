@@ -55,7 +55,7 @@ export function render(main) {
     const pages = Math.max(1, Math.ceil(answer.total / PAGE_SIZE));
     const first = answer.total ? answer.offset + 1 : 0;
     const last = answer.offset + answer.items.length;
-    const filters = [query.q ? `matching “${query.q}”` : '', query.tag ? `tagged #${query.tag}` : '']
+    const filters = [query.q && `matching “${query.q}”`, query.tag && `tagged #${query.tag}`]
       .filter(Boolean).join(' ');
     summary.textContent = `${first}–${last} of ${answer.total} playlists ${filters}`.trim();
     replace(results, answer.items.length ? cardGrid(answer.items)

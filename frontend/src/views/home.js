@@ -13,8 +13,10 @@ function welcome() {
       'playlists and the recommendations learn from you at once.'),
     h('p', {class: 'hero-actions'},
       h('button', {type: 'button', class: 'btn btn-primary',
-        onClick: () => document.dispatchEvent(new Event('new-listener'))}, 'Start as a new listener'),
-      h('a', {class: 'btn btn-light', href: '/browse', 'data-link': true}, 'Browse the catalogue')));
+        onClick: () => document.dispatchEvent(new Event('new-listener'))},
+      'Start as a new listener'),
+      h('a', {class: 'btn btn-light', href: '/browse', 'data-link': true},
+        'Browse the catalogue')));
 }
 
 export function render(main) {
@@ -23,8 +25,9 @@ export function render(main) {
     return null;
   }
   const user = state.user;
-  const recsBody = h('div', {class: 'recs', 'aria-live': 'polite'}, loading('Finding playlists for you…'));
-  const recsTitle = h('h2', {id: 'recs-title'}, 'Recommended for you');
+  const recsBody = h('div', {class: 'recs', 'aria-live': 'polite'},
+    loading('Finding playlists for you…'));
+  const recsTitle = h('h2', {id: 'recs-title', tabindex: '-1'}, 'Recommended for you');
   const recsNote = h('p', {class: 'section-note'});
   const likesBody = h('div', {}, loading('Loading your likes…'));
   const likesTitle = h('h2', {}, 'Your liked playlists');
@@ -48,9 +51,12 @@ export function render(main) {
         : new Set();
       shownIds = new Set(answer.items.map((i) => i.playlist_id));
       recsBody.dataset.strategy = answer.strategy;
+      // A keyboard user who liked a card here would lose focus with it: keep them in the list.
+      const hadFocus = recsBody.contains(document.activeElement);
       replace(recsBody, answer.items.length
         ? cardGrid(answer.items, {freshIds})
         : empty('Nothing to recommend yet', 'You have liked everything we know. Impressive.'));
+      if (hadFocus) recsTitle.focus();
     } catch (error) {
       if (request !== latestRequest) return;
       recsTitle.textContent = 'Recommended for you';

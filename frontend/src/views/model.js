@@ -1,6 +1,6 @@
 // The model panel: what algorithm serves recommendations, how well it scored, and when it trained.
 import {api} from '../api.js';
-import {h, replace} from '../dom.js';
+import {append, h, replace} from '../dom.js';
 import {errorState, loading} from '../components.js';
 
 function formatNumber(value) {
@@ -13,8 +13,10 @@ function whenTrained(trainedAt) {
   const date = new Date(trainedAt);
   if (Number.isNaN(date.getTime())) return String(trainedAt ?? 'unknown');
   const minutes = Math.round((Date.now() - date.getTime()) / 60000);
-  const ago = minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago`
-    : minutes < 48 * 60 ? `${Math.round(minutes / 60)} h ago` : `${Math.round(minutes / 1440)} days ago`;
+  let ago = `${Math.round(minutes / 1440)} days ago`;
+  if (minutes < 1) ago = 'just now';
+  else if (minutes < 60) ago = `${minutes} min ago`;
+  else if (minutes < 48 * 60) ago = `${Math.round(minutes / 60)} h ago`;
   return `${date.toLocaleString('en-GB', {dateStyle: 'medium', timeStyle: 'short'})} (${ago})`;
 }
 
@@ -32,7 +34,8 @@ function facts(object, label) {
 function metricTiles(metrics, baseline) {
   const entries = Object.entries(metrics || {}).filter(([, v]) => typeof v === 'number');
   if (!entries.length) return facts(metrics, 'Metrics');
-  return h('ul', {class: 'tiles', 'aria-label': 'Evaluation metrics'}, entries.map(([name, value]) => {
+  const tiles = h('ul', {class: 'tiles', 'aria-label': 'Evaluation metrics'});
+  return append(tiles, entries.map(([name, value]) => {
     const base = (baseline || {})[name];
     const lift = typeof base === 'number' && base > 0 && base !== value && !Number.isInteger(value)
       ? h('span', {class: `tile-lift ${value >= base ? 'up' : 'down'}`},
