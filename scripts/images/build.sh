@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Build the three images with buildah, against local stand-ins for their base images:
+#   bento    bentoml build + bentoml containerize (--backend buildah); the model, trained from the
+#            seeded sample data in a throwaway BENTOML_HOME, travels in the image
+#   gateway  gateway/Dockerfile (context: repository root)
+#   frontend frontend/Dockerfile (context: frontend/)
+# Layers are cached in the storage graphroot (see env.sh), so a second run is quick.
+# Environment: IMAGE_TAG (default dev), IMAGES_STATE_DIR, PYTHON (default .venv/bin/python).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=scripts/images/env.sh
+. "$here/env.sh"
+PYTHON="${PYTHON:-$repo/.venv/bin/python}"
+BENTOML="$(dirname "$PYTHON")/bentoml"
+cd "$repo"
+
+# One build at a time per state folder (make images and the test suite may overlap).
+exec 9>"$IMAGES_STATE_DIR/build.lock"
+flock 9
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/playlist-recs-images.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+started=$SECONDS
+
+# --- The Bento: data -> model store -> bento, all inside the throwaway BENTOML_HOME -----------
+export BENTOML_HOME="$work/bentoml"
+log "training the model on the seeded sample data"
+"$PYTHON" -m bento.datagen --out "$work/data" --seed 0 >"$work/train.log" 2>&1 \
+  && "$PYTHON" -m bento.train --data "$work/data" >>"$work/train.log" 2>&1 \
+  || { tail -n 30 "$work/train.log" >&2; exit 1; }
+log "bentoml build"
+bento_tag=$("$BENTOML" build . --output tag 2>"$work/bento-build.log" | sed -n 's/^__tag__://p') \
+  || { cat "$work/bento-build.log" >&2; exit 1; }
+[ -n "$bento_tag" ] || { cat "$work/bento-build.log" >&2; exit 1; }
+bento_dir="$BENTOML_HOME/bentos/${bento_tag%%:*}/${bento_tag#*:}"
+
+# The base image BentoML's generated Dockerfile starts from, fully qualified the way
+# podman resolves a short name that exists locally (python:3.11-slim -> docker.io/library/...).
+bento_base=$(awk 'toupper($1) == "FROM" { print $2; exit }' "$bento_dir/env/docker/Dockerfile")
+case "$bento_base" in
+  */*/*) ;;
+  */*) bento_base="docker.io/$bento_base" ;;
+  *) bento_base="docker.io/library/$bento_base" ;;
+esac
+
+# --- Stand-in base images (cached) -----------------------------------------------------------
+bash "$here/bases.sh" "$bento_base"
+
+# --- The three images ------------------------------------------------------------------------
+# --format docker keeps HEALTHCHECK (the OCI image format has no field for it).
+build() {
+  local name="$1"
+  shift
+  log "building $name"
+  if ! buildah build --pull=never --layers --format docker "$@" >"$work/$name.log" 2>&1; then
+    tail -n 40 "$work/$name.log" >&2
+    exit 1
+  fi
+}
+build gateway -f gateway/Dockerfile -t "$GATEWAY_IMAGE" .
+build frontend -f frontend/Dockerfile -t "$FRONTEND_IMAGE" frontend
+
+log "bentoml containerize $bento_tag (base $bento_base)"
+if ! "$BENTOML" containerize "$bento_tag" --backend buildah --opt pull-never --opt layers \
+    -t "$BENTO_IMAGE" >"$work/bento.log" 2>&1; then
+  tail -n 40 "$work/bento.log" >&2
+  exit 1
+fi
+
+log "built $BENTO_IMAGE $GATEWAY_IMAGE $FRONTEND_IMAGE in $((SECONDS - started))s"

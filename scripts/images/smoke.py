@@ -1,0 +1,226 @@
+"""Run the three images with podman and smoke-test them through the frontend container.
+
+    python scripts/images/smoke.py      # after scripts/images/build.sh (same IMAGE_TAG)
+
+Each container uses the host network on its own free loopback port, set through the image's own
+configuration (BENTOML_HOST/PORT, UVICORN_HOST/PORT, NGINX_PORT as address:port), and runs with a
+read-only root filesystem as Kubernetes will. Only containers and volumes started here are removed.
+"""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from tests.procs import free_port, wait_http  # noqa: E402
+
+ENV_SH = REPO_ROOT / "scripts" / "images" / "env.sh"
+ENV_NAMES = ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "BUILDAH_ISOLATION", "BENTO_IMAGE",
+             "GATEWAY_IMAGE", "FRONTEND_IMAGE")
+SAMPLE_USER = "u00001"
+# What BentoML writes under BENTOML_HOME at start (besides /tmp): scratch space when the root
+# filesystem is read-only (Kubernetes needs emptyDirs here too).
+BENTO_WRITABLE = tuple(f"/home/bentoml/{name}" for name in ("bentos", "models", "envs", "tmp"))
+
+
+def image_env() -> dict[str, str]:
+    """The container tool configuration and image tags that scripts/images/env.sh defines."""
+    dump = "; ".join(f'printf "%s=%s\\0" {name} "${name}"' for name in ENV_NAMES)
+    out = subprocess.run(["bash", "-c", f'. "{ENV_SH}" && {dump}'], check=True,
+                         capture_output=True, text=True).stdout
+    return dict(item.split("=", 1) for item in out.split("\0") if item)
+
+
+@dataclass
+class Podman:
+    """podman with the project's storage and engine configuration."""
+
+    env: dict[str, str]
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
+                 with_stderr: bool = False) -> str:
+        result = subprocess.run(["podman", *args], env={**os.environ, **self.env},
+                                stdout=subprocess.PIPE, text=True, timeout=timeout,
+                                stderr=subprocess.STDOUT if with_stderr else subprocess.PIPE)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"podman {' '.join(args)} failed ({result.returncode}):\n"
+                               f"{result.stdout[-2000:]}{(result.stderr or '')[-2000:]}")
+        return result.stdout.strip()
+
+
+@dataclass
+class Stack:
+    """Bento, gateway and frontend containers on loopback ports; `stop()` removes only them."""
+
+    podman: Podman
+    images: dict[str, str]
+    ports: dict[str, int] = field(default_factory=lambda: {
+        name: free_port() for name in ("bento", "gateway", "frontend")})
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    containers: dict[str, str] = field(default_factory=dict)
+    volumes: list[str] = field(default_factory=list)
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    @property
+    def gateway_volume(self) -> str:
+        return f"playlist-recs-smoke-{self.run_id}-gateway-db"
+
+    def run(self, name: str, *env: str, volume: tuple[str, str] | None = None,
+            tmpfs: tuple[str, ...] = ()) -> str:
+        """Start one image detached with a read-only root; remember its container id."""
+        args = ["run", "-d", "--network", "host", "--read-only",
+                "--name", f"playlist-recs-smoke-{self.run_id}-{name}"]
+        for pair in env:
+            args += ["-e", pair]
+        for path in tmpfs:
+            args += ["--tmpfs", path]
+        if volume:
+            volume_name, mount_path = volume
+            if volume_name not in self.volumes:
+                self.volumes.append(volume_name)
+            args += ["-v", f"{volume_name}:{mount_path}"]
+        container_id = self.podman(*args, self.images[name]).splitlines()[-1]
+        self.containers[name] = container_id
+        return container_id
+
+    def start_bento(self) -> None:
+        self.run("bento", "BENTOML_HOST=127.0.0.1", f"BENTOML_PORT={self.ports['bento']}",
+                 tmpfs=BENTO_WRITABLE)
+        self.wait("bento", "/readyz", timeout=180)
+
+    def start_gateway(self) -> None:
+        self.run("gateway", "UVICORN_HOST=127.0.0.1", f"UVICORN_PORT={self.ports['gateway']}",
+                 f"BENTO_URL={self.url('bento')}",
+                 volume=(self.gateway_volume, "/var/lib/gateway"))
+        self.wait("gateway", "/ready", timeout=120)
+
+    def start_frontend(self) -> None:
+        self.run("frontend", f"NGINX_PORT=127.0.0.1:{self.ports['frontend']}",
+                 f"GATEWAY_URL={self.url('gateway')}")
+        self.wait("frontend", "/healthz", timeout=60)
+
+    def start(self) -> "Stack":
+        try:
+            self.start_bento()
+            self.start_gateway()
+            self.start_frontend()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait(self, name: str, path: str, timeout: float) -> None:
+        """Poll `path` until it answers 200; fail early, with the log, if the container stops."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                return wait_http(self.url(name) + path, timeout=3)
+            except TimeoutError:
+                state = self.podman("inspect", "--format", "{{.State.Status}}",
+                                    self.containers[name], check=False)
+                if state != "running" or time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} ({state}): {path} did not answer 200 within "
+                                       f"{timeout}s\n--- container log ---\n{self.logs(name)}")
+
+    def logs(self, name: str) -> str:
+        container_id = self.containers.get(name)
+        if not container_id:
+            return ""
+        return self.podman("logs", "--tail", "60", container_id, check=False, with_stderr=True)
+
+    def remove(self, name: str) -> None:
+        container_id = self.containers.pop(name, None)
+        if container_id:
+            self.podman("rm", "--force", "--time", "10", container_id, check=False)
+
+    def stop(self) -> None:
+        for name in list(self.containers):
+            self.remove(name)
+        for volume in self.volumes:
+            self.podman("volume", "rm", "--force", volume, check=False)
+        self.volumes.clear()
+
+
+def check_spa(stack: Stack) -> str:
+    """The SPA's index and one hashed asset load through nginx with the intended caching."""
+    base = stack.url("frontend")
+    index = httpx.get(base + "/", timeout=5)
+    assert index.status_code == 200, index.text[:500]
+    assert index.headers["content-type"].startswith("text/html")
+    assert index.headers.get("cache-control") == "no-cache"
+    assets = re.findall(r'(?:src|href)="(/assets/[^"]+\.(?:js|css))"', index.text)
+    assert assets, f"no hashed assets referenced in index.html:\n{index.text[:800]}"
+    asset = httpx.get(base + assets[0], timeout=5)
+    assert asset.status_code == 200 and len(asset.content) > 0, assets[0]
+    assert "immutable" in asset.headers.get("cache-control", "")
+    route = httpx.get(base + "/browse", timeout=5)  # a client-side route falls back to the SPA
+    assert route.status_code == 200 and route.text == index.text
+    return f"SPA: index.html + {len(assets)} hashed assets ({assets[0]})"
+
+
+def check_recommendations(stack: Stack, user_id: str = SAMPLE_USER) -> str:
+    """nginx -> gateway -> Bento: a sample user's recommendations from the model in the image."""
+    base = stack.url("frontend")
+    answer = httpx.get(f"{base}/api/users/{user_id}/recommendations", params={"k": 5},
+                       timeout=10)
+    assert answer.status_code == 200, answer.text[:500]
+    body = answer.json()
+    assert body["user_id"] == user_id and body["strategy"] == "personalized", body
+    items = body["items"]
+    assert len(items) == 5, body
+    assert all(item["playlist_id"] and item["name"] for item in items), items
+    model = httpx.get(base + "/api/model", timeout=10).json()
+    assert body["model"] == model["tag"], (body["model"], model)
+    assert model["tag"].startswith("playlist_recommender:"), model
+    ids = ", ".join(item["playlist_id"] for item in items)
+    return f"recommendations for {user_id} from {body['model']}: {ids}"
+
+
+def check_healthchecks(stack: Stack) -> str:
+    """Each image's own HEALTHCHECK passes (run once; podman has no systemd timers here)."""
+    for name in ("gateway", "frontend"):
+        stack.podman("healthcheck", "run", stack.containers[name])
+    return "HEALTHCHECK passes in gateway and frontend"
+
+
+def check_non_root(stack: Stack) -> str:
+    uids = {name: stack.podman("exec", cid, "id", "-u") for name, cid in stack.containers.items()}
+    assert all(uid != "0" for uid in uids.values()), uids
+    return "non-root: " + ", ".join(f"{name} uid {uid}" for name, uid in uids.items())
+
+
+CHECKS = (check_spa, check_recommendations, check_healthchecks, check_non_root)
+
+
+def main() -> int:
+    env = image_env()
+    podman = Podman({k: env[k] for k in ENV_NAMES[:3]})
+    images = {"bento": env["BENTO_IMAGE"], "gateway": env["GATEWAY_IMAGE"],
+              "frontend": env["FRONTEND_IMAGE"]}
+    stack = Stack(podman, images)
+    print(f"smoke: starting {', '.join(images.values())} on ports {stack.ports}", flush=True)
+    try:
+        stack.start()
+        for check in CHECKS:
+            print(f"smoke: ok  {check(stack)}", flush=True)
+    finally:
+        stack.stop()
+    print("smoke: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
