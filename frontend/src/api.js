@@ -59,7 +59,7 @@ export const api = {
   readyChecks: async () => {
     const response = await fetch('/ready', {headers: {'Accept': 'application/json'}});
     const data = await response.json().catch(() => ({}));
-    return {ok: response.ok, checks: data.checks || {}, detail: describe(data.detail)};
+    return {status: response.status, checks: data.checks || {}, detail: describe(data.detail)};
   },
   model: () => request('GET', '/api/model'),
   users: (q, limit = 50) => request('GET', '/api/users', {params: {q, limit}}),

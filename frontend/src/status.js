@@ -12,6 +12,8 @@ function pill(name, level, value) {
 async function check() {
   try {
     const ready = await api.readyChecks();
+    // nginx answers 502 itself when the gateway is gone
+    if (ready.status === 502 || ready.status === 504) throw new Error(ready.detail);
     const bentoUp = ready.checks.bento === 'ok';
     const databaseUp = ready.checks.database === 'ok';
     let tag = '—';
@@ -22,9 +24,8 @@ async function check() {
   }
 }
 
-/** Draw the bar now and every few seconds; `onChange(snapshot)` hears every check. */
-export function startStatus(list, banner, onChange = () => {}) {
-  let lastTag = null;
+/** Draw the bar now and every few seconds. */
+export function startStatus(list, banner) {
   async function refresh() {
     const status = await check();
     const level = (value) => (value === 'up' ? 'ok' : value === 'degraded' ? 'warn' : 'bad');
@@ -37,8 +38,6 @@ export function startStatus(list, banner, onChange = () => {}) {
     banner.textContent = status.gateway === 'down'
       ? 'Cannot reach the gateway. Retrying every few seconds…'
       : 'The recommender is offline: recommendations are paused, browsing and likes still work.';
-    if (status.tag !== lastTag) onChange(status);
-    lastTag = status.tag;
   }
   refresh();
   const timer = setInterval(refresh, POLL_MS);

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.frontend.conftest import start_chain
+from tests.frontend.nginx_proc import start_nginx
 from tests.frontend.test_ui import pick_listener, recommendation_ids
 from tests.procs import bentoml_serve, free_port
 
@@ -62,3 +63,17 @@ def test_bento_stopped_shows_error_state_and_browsing_still_works(page: Page, do
     expect(page.get_by_role("alert")).to_contain_text("The recommender is offline")
     page.get_by_role("link", name="Model", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("The recommender is offline")
+
+
+def test_gateway_unreachable_is_reported(page: Page, tmp_path):
+    """nginx up, gateway gone: the SPA still loads and says what is wrong."""
+    nginx = start_nginx(f"http://127.0.0.1:{free_port()}", free_port(), tmp_path / "nginx.log")
+    try:
+        page.goto(nginx.url + "/browse")
+        status = page.get_by_role("list", name="System status")
+        expect(status.locator("[data-service=Gateway]")).to_contain_text("down")
+        expect(page.locator("#offline-banner")).to_contain_text("Cannot reach the gateway")
+        expect(page.get_by_role("alert").filter(has_text="Could not load the catalogue")) \
+            .to_contain_text("The gateway is not answering")
+    finally:
+        nginx.stop()
