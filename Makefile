@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DATA ?= data/sample
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: install system-deps run test lint data train serve bench
+.PHONY: install system-deps run test lint data train serve bench images
 
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
@@ -46,3 +46,9 @@ $(TOOLS_VENV)/.installed: requirements-tools.txt
 # Kustomize render, strict schemas, cross-checks, actionlint and checkov (tests/deploy).
 manifests: install system-deps tools
 	$(PY) -m pytest -q tests/deploy
+
+# Build the three container images with buildah (stand-in bases, no registry) and smoke-test them
+# with podman through the frontend container. See README, "Containers".
+images: install system-deps
+	bash scripts/images/build.sh
+	$(PY) scripts/images/smoke.py

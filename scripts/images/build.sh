@@ -26,9 +26,11 @@ started=$SECONDS
 # --- The Bento: data -> model store -> bento, all inside the throwaway BENTOML_HOME -----------
 export BENTOML_HOME="$work/bentoml"
 log "training the model on the seeded sample data"
-"$PYTHON" -m bento.datagen --out "$work/data" --seed 0 >"$work/train.log" 2>&1 \
-  && "$PYTHON" -m bento.train --data "$work/data" >>"$work/train.log" 2>&1 \
-  || { tail -n 30 "$work/train.log" >&2; exit 1; }
+if ! { "$PYTHON" -m bento.datagen --out "$work/data" --seed 0 \
+       && "$PYTHON" -m bento.train --data "$work/data"; } >"$work/train.log" 2>&1; then
+  tail -n 30 "$work/train.log" >&2
+  exit 1
+fi
 log "bentoml build"
 bento_tag=$("$BENTOML" build . --output tag 2>"$work/bento-build.log" | sed -n 's/^__tag__://p') \
   || { cat "$work/bento-build.log" >&2; exit 1; }

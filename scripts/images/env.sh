@@ -1,6 +1,6 @@
 # Sourced by the image scripts: container tool configuration for a machine with no Docker engine.
 # Everything lives under IMAGES_STATE_DIR (kept across runs, so cached base images stay cached).
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # the variables are for the scripts that source this
 
 IMAGES_STATE_DIR="${IMAGES_STATE_DIR:-/var/tmp/playlist-recs-containers}"
 

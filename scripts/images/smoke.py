@@ -26,8 +26,9 @@ if str(REPO_ROOT) not in sys.path:
 from tests.procs import free_port, wait_http  # noqa: E402
 
 ENV_SH = REPO_ROOT / "scripts" / "images" / "env.sh"
-ENV_NAMES = ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "BUILDAH_ISOLATION", "BENTO_IMAGE",
-             "GATEWAY_IMAGE", "FRONTEND_IMAGE")
+PODMAN_ENV = ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "BUILDAH_ISOLATION")
+ENV_NAMES = PODMAN_ENV + ("BENTO_IMAGE", "GATEWAY_IMAGE", "FRONTEND_IMAGE", "PYTHON_BASE_IMAGE",
+                          "NGINX_BASE_IMAGE")
 SAMPLE_USER = "u00001"
 # What BentoML writes under BENTOML_HOME at start (besides /tmp): scratch space when the root
 # filesystem is read-only (Kubernetes needs emptyDirs here too).
@@ -81,7 +82,8 @@ class Stack:
     def run(self, name: str, *env: str, volume: tuple[str, str] | None = None,
             tmpfs: tuple[str, ...] = ()) -> str:
         """Start one image detached with a read-only root; remember its container id."""
-        args = ["run", "-d", "--network", "host", "--read-only",
+        args = ["run", "-d", "--network", "host", "--read-only", "--cap-drop", "ALL",
+                "--security-opt", "no-new-privileges",
                 "--name", f"playlist-recs-smoke-{self.run_id}-{name}"]
         for pair in env:
             args += ["-e", pair]
@@ -205,11 +207,15 @@ def check_non_root(stack: Stack) -> str:
 CHECKS = (check_spa, check_recommendations, check_healthchecks, check_non_root)
 
 
-def main() -> int:
+def podman_and_images() -> tuple[Podman, dict[str, str]]:
+    """podman configured as env.sh says, and the tags of the three images by service name."""
     env = image_env()
-    podman = Podman({k: env[k] for k in ENV_NAMES[:3]})
-    images = {"bento": env["BENTO_IMAGE"], "gateway": env["GATEWAY_IMAGE"],
-              "frontend": env["FRONTEND_IMAGE"]}
+    images = {name: env[f"{name.upper()}_IMAGE"] for name in ("bento", "gateway", "frontend")}
+    return Podman({name: env[name] for name in PODMAN_ENV}), images
+
+
+def main() -> int:
+    podman, images = podman_and_images()
     stack = Stack(podman, images)
     print(f"smoke: starting {', '.join(images.values())} on ports {stack.ports}", flush=True)
     try:

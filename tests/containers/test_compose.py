@@ -1,0 +1,143 @@
+"""docker-compose.yml (and its PostgreSQL override) against the compose specification's JSON
+schema and a real compose parser; the Dockerfiles against hadolint; the image scripts against
+shellcheck. Each checker is also shown a broken input, to prove it can fail. A few seconds."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from scripts.images.smoke import image_env
+from tests.procs import REPO_ROOT
+
+COMPOSE_FILES = [REPO_ROOT / "docker-compose.yml", REPO_ROOT / "docker-compose.postgres.yml"]
+# CI lays shared/ beside the clone.
+COMPOSE_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
+DOCKERFILES = [REPO_ROOT / "gateway" / "Dockerfile", REPO_ROOT / "frontend" / "Dockerfile",
+               *sorted((REPO_ROOT / "scripts" / "images" / "standins").glob("*.Containerfile"))]
+HADOLINT = Path(sys.executable).parent / "hadolint"
+COMPOSE_ENV = {"POSTGRES_PASSWORD": "only-for-validation"}
+
+
+def docker_compose(*args: str, files=COMPOSE_FILES[:1], cwd: Path = REPO_ROOT):
+    command = ["docker-compose"]
+    for path in files:
+        command += ["-f", str(path)]
+    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **COMPOSE_ENV}, timeout=60)
+
+
+def compose_config(files=COMPOSE_FILES[:1]) -> dict:
+    """The compose model as docker-compose itself resolves it (interpolated, normalised)."""
+    result = docker_compose("config", files=files)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def schema_errors(document: dict) -> list[str]:
+    if not COMPOSE_SCHEMA.is_file():
+        pytest.fail(f"{COMPOSE_SCHEMA} is missing: the shared/ folder belongs beside the clone")
+    validator = jsonschema.Draft7Validator(yaml.safe_load(COMPOSE_SCHEMA.read_text()))
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+            for e in validator.iter_errors(document)]
+
+
+@pytest.mark.parametrize("path", COMPOSE_FILES, ids=lambda p: p.name)
+def test_compose_files_match_the_compose_specification(path):
+    assert schema_errors(yaml.safe_load(path.read_text())) == []
+
+
+def test_the_schema_check_reports_a_broken_compose_file():
+    document = yaml.safe_load(COMPOSE_FILES[0].read_text())
+    document["services"]["gateway"]["depends_on"]["bento"]["condition"] = "service_up"
+    document["services"]["frontend"]["helthcheck"] = document["services"]["frontend"].pop(
+        "healthcheck")
+    errors = schema_errors(document)
+    assert len(errors) == 2, errors
+
+
+@pytest.mark.parametrize("files", [COMPOSE_FILES[:1], COMPOSE_FILES], ids=["sqlite", "postgres"])
+def test_docker_compose_parses_the_files(files):
+    result = docker_compose("config", "-q", files=files)
+    assert result.returncode == 0, result.stderr
+
+
+def test_docker_compose_rejects_a_broken_file(tmp_path):
+    broken = COMPOSE_FILES[0].read_text().replace("condition: service_healthy",
+                                                  "condition: service_up", 1)
+    (tmp_path / "docker-compose.yml").write_text(broken)
+    result = docker_compose("config", "-q", files=[tmp_path / "docker-compose.yml"],
+                            cwd=tmp_path)
+    assert result.returncode != 0 and "service_up" in result.stderr
+
+
+def test_only_the_frontend_publishes_a_port_and_on_loopback_by_default():
+    services = compose_config()["services"]
+    assert {name for name, s in services.items() if s.get("ports")} == {"frontend"}
+    assert services["frontend"]["ports"] == ["127.0.0.1:8080:8080/tcp"]  # docker-compose v1 form
+
+
+def test_services_start_in_order_once_their_dependencies_are_healthy():
+    for files, expected in ((COMPOSE_FILES[:1], {"gateway": {"bento"}, "frontend": {"gateway"}}),
+                            (COMPOSE_FILES, {"gateway": {"bento", "postgres"},
+                                             "frontend": {"gateway"}})):
+        services = compose_config(files)["services"]
+        assert all(s["healthcheck"]["test"] for s in services.values())
+        for name, dependencies in expected.items():
+            depends_on = services[name]["depends_on"]
+            assert set(depends_on) == dependencies
+            assert {d["condition"] for d in depends_on.values()} == {"service_healthy"}
+
+
+def test_the_gateway_database_lives_on_a_named_volume():
+    config = compose_config()
+    gateway = config["services"]["gateway"]
+    [mount] = gateway["volumes"]
+    source, target, _mode = mount.split(":")  # docker-compose v1 renders volume:path:mode
+    assert source in config["volumes"]
+    assert gateway["environment"]["DATABASE_URL"] == f"sqlite:///{target}/gateway.db"
+    postgres = compose_config(COMPOSE_FILES)
+    assert postgres["services"]["gateway"]["environment"]["DATABASE_URL"].startswith(
+        "postgresql://gateway:only-for-validation@postgres:5432/")
+
+
+def test_dockerfiles_start_from_the_bases_the_stand_ins_provide():
+    env = image_env()
+    for path, base in ((DOCKERFILES[0], env["PYTHON_BASE_IMAGE"]),
+                       (DOCKERFILES[1], env["NGINX_BASE_IMAGE"])):
+        froms = [line.split()[1] for line in path.read_text().splitlines()
+                 if line.startswith("FROM ")]
+        assert froms[-1] == base, (path, froms)
+        assert set(froms) <= {env["PYTHON_BASE_IMAGE"], env["NGINX_BASE_IMAGE"]}, froms
+
+
+def hadolint(*paths: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(HADOLINT), "--no-color", *map(str, paths)], capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_hadolint_finds_nothing_in_our_dockerfiles():
+    result = hadolint(*DOCKERFILES)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_hadolint_flags_a_careless_dockerfile(tmp_path):
+    careless = tmp_path / "Dockerfile"
+    careless.write_text("FROM python:latest\nRUN apt-get update && apt-get install -y curl\n")
+    result = hadolint(careless)
+    assert result.returncode != 0 and "DL3007" in result.stdout and "DL3008" in result.stdout
+
+
+def test_the_image_scripts_pass_shellcheck():
+    shellcheck = shutil.which("shellcheck")
+    assert shellcheck, "shellcheck is missing: scripts/apt-packages.txt lists it"
+    scripts = sorted((REPO_ROOT / "scripts" / "images").rglob("*.sh"))
+    result = subprocess.run([shellcheck, "-x", *map(str, scripts)], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout
