@@ -8,6 +8,16 @@ from fastapi.responses import FileResponse
 
 # Paths the SPA must never shadow: an unknown /api/... is a JSON 404, not index.html.
 RESERVED = ("api", "health", "ready", "docs", "redoc", "openapi.json", "metrics")
+# The same policy nginx sends in containers (frontend/nginx.conf), so `make run` is as strict.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                               "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; "
+                               "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 def mount_spa(app: FastAPI, spa_dir: Path) -> None:
@@ -15,7 +25,7 @@ def mount_spa(app: FastAPI, spa_dir: Path) -> None:
     index = root / "index.html"
     if not index.is_file():
         raise RuntimeError(f"SPA_DIR {spa_dir} has no index.html")
-    no_cache = {"Cache-Control": "no-cache"}
+    no_cache = {"Cache-Control": "no-cache", **SECURITY_HEADERS}
 
     @app.get("/", include_in_schema=False)
     async def spa_index() -> FileResponse:
@@ -27,5 +37,5 @@ def mount_spa(app: FastAPI, spa_dir: Path) -> None:
             raise HTTPException(404, "Not Found")
         candidate = (root / path).resolve()
         if candidate.is_relative_to(root) and candidate.is_file():
-            return FileResponse(candidate)
+            return FileResponse(candidate, headers=SECURITY_HEADERS)
         return FileResponse(index, headers=no_cache)

@@ -264,6 +264,11 @@ def test_spa_is_served_without_shadowing_the_api(make_client, tmp_path):
     client = make_client(spa_dir=spa)
     assert "<title>app</title>" in client.get("/").text
     assert client.get("/").headers["cache-control"] == "no-cache"
+    for path in ("/", "/assets/app.js", "/users/u1/deep/route"):
+        headers = client.get(path).headers
+        assert "script-src 'self'" in headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
     assert client.get("/assets/app.js").text == "console.log(1)"
     assert "<title>app</title>" in client.get("/users/u1/deep/route").text
     assert "secret" not in client.get("/..%2Fsecret.txt").text
