@@ -12,8 +12,6 @@ matrix X' diag(w) X; a `GramCache` lets a settings search compute it once per us
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import numpy as np
 import scipy.sparse as sp
 
@@ -21,7 +19,6 @@ from bento.recsys.model import ItemItemModel
 
 # A dense n x n float64 inverse costs 8 n^2 bytes and O(n^3) time: past this, go sparse.
 EASE_MAX_ITEMS = 6000
-BLOCK_ROWS = 1024
 
 
 class GramCache(dict):
@@ -54,24 +51,35 @@ def sparse_gram(user_items: sp.csr_matrix, user_exponent: float = 0.0,
     return gram
 
 
-def prune_to_neighbours(block_rows: Callable[[int, int], np.ndarray], n_items: int,
-                        neighbours: int) -> sp.csr_matrix:
-    """Keep each row's `neighbours` largest positive weights, computing rows block by block
-    so a 20k-item catalogue never needs a dense n x n matrix."""
+def keep_top_per_row(weights: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
+    """Keep each row's `neighbours` largest positive off-diagonal weights (ties: lower column
+    first), with one stable sort of all entries instead of a dense n x n matrix."""
+    n_items = weights.shape[0]
     keep = max(1, min(neighbours, n_items - 1))
-    rows, cols, vals = [], [], []
-    for start in range(0, n_items, BLOCK_ROWS):
-        stop = min(start + BLOCK_ROWS, n_items)
-        block = np.asarray(block_rows(start, stop), dtype=np.float32)
-        block[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        top = np.argpartition(-block, keep - 1, axis=1)[:, :keep]
-        top_vals = np.take_along_axis(block, top, axis=1)
-        positive = top_vals > 0
-        rows.append(np.nonzero(positive)[0] + start)
-        cols.append(top[positive])
-        vals.append(top_vals[positive])
-    return sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(n_items, n_items), dtype=np.float32)
+    coo = weights.tocoo()
+    positive = (coo.data > 0) & (coo.row != coo.col)
+    rows, cols, values = coo.row[positive], coo.col[positive], coo.data[positive]
+    if rows.size == 0:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    row_max = np.zeros(n_items)
+    np.maximum.at(row_max, rows, values)
+    # Rows 2 apart and row-relative values in (0, 1]: sorting one float64 key groups each row,
+    # largest first, and the stable sort keeps CSR's column order among ties.
+    key = 2.0 * rows + (1.0 - values / row_max[rows])
+    order = np.argsort(key, kind="stable")
+    rows, cols, values = rows[order], cols[order], values[order]
+    first = np.searchsorted(rows, np.arange(n_items))
+    top = (np.arange(rows.size) - first[rows]) < keep
+    return sp.csr_matrix((values[top], (rows[top], cols[top])), shape=(n_items, n_items),
+                         dtype=np.float32)
+
+
+def scaled(gram: sp.csr_matrix, row_scale: np.ndarray, column_scale: np.ndarray,
+           ) -> sp.csr_matrix:
+    """diag(row_scale) @ gram @ diag(column_scale), on the sparse entries only."""
+    rows = np.repeat(np.arange(gram.shape[0]), np.diff(gram.indptr))
+    data = gram.data * row_scale[rows] * column_scale[gram.indices]
+    return sp.csr_matrix((data.astype(np.float32), gram.indices, gram.indptr), shape=gram.shape)
 
 
 def fit_popularity(user_items: sp.csr_matrix, item_ids: list[str],
@@ -83,39 +91,55 @@ def fit_itemknn(user_items: sp.csr_matrix, item_ids: list[str], neighbours: int 
                 shrink: float = 0.0, cache: GramCache | None = None) -> ItemItemModel:
     """Cosine between item columns; `shrink` damps similarities built on few co-occurrences."""
     co_counts = sparse_gram(user_items, 0.0, cache)
-    norms = np.sqrt(np.maximum(co_counts.diagonal(), 1e-12)).astype(np.float32)
-
-    def block_rows(start: int, stop: int) -> np.ndarray:
-        support = co_counts[start:stop].toarray()
-        cosine = support / norms[start:stop, None] / norms[None, :]
-        if shrink > 0:
-            cosine *= support / (support + shrink)
-        return cosine
-
-    weights = prune_to_neighbours(block_rows, len(item_ids), neighbours)
+    inverse_norms = 1.0 / np.sqrt(np.maximum(co_counts.diagonal(), 1e-12))
+    cosine = scaled(co_counts, inverse_norms, inverse_norms)
+    if shrink > 0:
+        cosine.data *= co_counts.data / (co_counts.data + shrink)
+    weights = keep_top_per_row(cosine, neighbours)
     return ItemItemModel(item_ids, item_popularity(user_items), weights, "itemknn",
                          {"neighbours": neighbours, "shrink": shrink})
 
 
-def fit_ease(user_items: sp.csr_matrix, item_ids: list[str], l2: float = 500.0,
-             dropout: float = 0.0, cache: GramCache | None = None) -> ItemItemModel:
+def ease_weights(user_items: sp.csr_matrix, l2: float, dropout: float,
+                 cache: GramCache | None = None) -> np.ndarray:
     """B = I - P diagMat(1 / diag(P)), P = (G + l2 I + dropout / (1 - dropout) diagMat(G))^-1,
     diagonal forced to zero. dropout = 0 is plain EASE; above it is EDLAE."""
-    n_items = len(item_ids)
+    n_items = user_items.shape[1]
     if n_items > EASE_MAX_ITEMS:
         raise ValueError(f"EASE needs a dense {n_items}x{n_items} matrix; "
                          f"use rp3beta or itemknn above {EASE_MAX_ITEMS} items")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    key = ("ease", l2, dropout)
+    if cache is not None and cache.user_items is user_items and key in cache:
+        return cache[key]
     gram = sparse_gram(user_items, 0.0, cache).toarray().astype(np.float64)
     diagonal = np.diag_indices(n_items)
     gram[diagonal] += l2 + dropout / (1.0 - dropout) * gram[diagonal]
     precision = np.linalg.inv(gram)
     weights = precision / -np.diag(precision)
     weights[diagonal] = 0.0
-    params = {"l2": l2} if dropout == 0.0 else {"l2": l2, "dropout": dropout}
-    return ItemItemModel(item_ids, item_popularity(user_items), weights.astype(np.float32),
-                         "ease", params)
+    weights = weights.astype(np.float32)
+    if cache is not None and cache.user_items is user_items:
+        for old in [name for name in cache if isinstance(name, tuple)]:
+            del cache[old]  # one dense matrix at a time: 6000 items are 144 MB each
+        cache[key] = weights
+    return weights
+
+
+def fit_ease(user_items: sp.csr_matrix, item_ids: list[str], l2: float = 500.0,
+             dropout: float = 0.0, beta: float = 0.0,
+             cache: GramCache | None = None) -> ItemItemModel:
+    """EASE/EDLAE; `beta` > 0 divides column j by pop(j)^beta, so a popular item needs more
+    evidence to be recommended (more of the catalogue gets recommended)."""
+    weights = ease_weights(user_items, l2, dropout, cache)
+    popularity = item_popularity(user_items)
+    if beta:
+        weights = weights * np.power(np.maximum(popularity, 1.0), -beta, dtype=np.float32)
+    params = {"l2": l2}
+    params.update({name: value for name, value in (("dropout", dropout), ("beta", beta))
+                   if value})
+    return ItemItemModel(item_ids, popularity, weights, "ease", params)
 
 
 def fit_rp3beta(user_items: sp.csr_matrix, item_ids: list[str], alpha: float = 1.0,
@@ -129,11 +153,7 @@ def fit_rp3beta(user_items: sp.csr_matrix, item_ids: list[str], alpha: float = 1
     row_scale = np.power(safe, -alpha).astype(np.float32)
     column_scale = np.power(safe, -beta).astype(np.float32)
     walks = sparse_gram(user_items, alpha, cache)
-
-    def block_rows(start: int, stop: int) -> np.ndarray:
-        return walks[start:stop].toarray() * row_scale[start:stop, None] * column_scale
-
-    weights = prune_to_neighbours(block_rows, len(item_ids), neighbours)
+    weights = keep_top_per_row(scaled(walks, row_scale, column_scale), neighbours)
     return ItemItemModel(item_ids, popularity, weights, "rp3beta",
                          {"alpha": alpha, "beta": beta, "neighbours": neighbours})
 

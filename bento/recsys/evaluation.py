@@ -36,6 +36,27 @@ def holdout_split(user_items: sp.csr_matrix, fraction: float = 0.2, seed: int = 
     return part(~in_test), part(in_test)
 
 
+def top_k_per_row(scores: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of each row's k largest scores, best first.
+
+    np.argpartition over 20k columns costs ~1.5 s per 2048 rows; instead, the k-th largest of
+    per-chunk maxima is a lower bound on each row's k-th score, so only the few scores above it
+    need sorting."""
+    n_rows, n_cols = scores.shape
+    k = min(k, n_cols)
+    n_chunks = min(n_cols, max(8 * k, 64))
+    starts = np.linspace(0, n_cols, n_chunks, endpoint=False).astype(np.int64)
+    chunk_max = np.maximum.reduceat(scores, starts, axis=1)
+    threshold = np.partition(chunk_max, n_chunks - k, axis=1)[:, n_chunks - k]
+    rows, cols = np.nonzero(scores >= threshold[:, None])
+    values = scores[rows, cols]
+    order = np.lexsort((cols, -values, rows))
+    rows, cols = rows[order], cols[order]
+    first = np.searchsorted(rows, np.arange(n_rows))
+    rank = np.arange(rows.size) - first[rows]
+    return cols[rank < k].reshape(n_rows, k)
+
+
 def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10,
              batch_users: int = 2048, max_users: int | None = None,
              seed: int = 0) -> dict[str, float]:
@@ -53,8 +74,7 @@ def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k:
         scores = model.batch_scores(history[batch])
         seen = history[batch].tocoo()
         scores[seen.row, seen.col] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, 1), 1), 1)
+        top = top_k_per_row(scores, k)
         relevant = test[batch].toarray() > 0
         hits = np.take_along_axis(relevant, top, axis=1)
         n_relevant = np.minimum(relevant.sum(axis=1), k)

@@ -1,0 +1,106 @@
+"""Recommendation quality and cost: the project's default ("auto") against popularity, a reference
+EASE and implicit's ALS, on the sample data, MovieLens-100K, supermarket baskets and 1M synthetic
+interactions; plus the whole trainer CLI on the 1M set. Writes docs/QUALITY.md and
+docs/quality.png.
+
+    .venv/bin/python -m bench.quality            (or: make quality; takes several minutes)
+
+Each (dataset, contender) runs in its own process so its peak RSS (wait4) is its own.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS = ("sample", "ml-100k", "supermarket", "ml-100k-all", "synthetic-1m")
+CONTENDERS = ("popularity", "bento-auto", "ease-ref", "als")
+OUT_MD = ROOT / "docs" / "QUALITY.md"
+OUT_PNG = ROOT / "docs" / "quality.png"
+
+
+def measured(command: list[str], env: dict | None = None) -> tuple[str, float, float]:
+    """stdout, wall seconds and peak RSS (MiB) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, env=env, text=True)
+    stdout = child.stdout.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise RuntimeError(f"{command} exited {child.returncode}")
+    return stdout, time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def worker(dataset: str, contender: str, seed: int) -> None:
+    from bench import contenders, datasets
+
+    data = datasets.load(dataset)
+    result = contenders.run(contender, data.user_items, data.item_ids, seed)
+    print(json.dumps({"describe": data.describe(), **result}))
+
+
+def trainer_cli(seed: int) -> dict:
+    """`python -m bento.train --data <1M set>` end to end, into a throwaway model store."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "BENTOML_HOME": home, "BENTOML_DO_NOT_TRACK": "True"}
+        _, seconds, rss = measured([sys.executable, "-m", "bento.train", "--data",
+                                    str(ROOT / "bench" / ".cache" / "synthetic-1m"),
+                                    "--seed", str(seed)], env)
+    return {"seconds": seconds, "rss_mib": rss}
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor())
+    memory = next(int(line.split()[1]) for line in open("/proc/meminfo")
+                  if line.startswith("MemTotal")) / 2 ** 20
+    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python " \
+           f"{platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", nargs=2, metavar=("DATASET", "CONTENDER"))
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    if args.worker:
+        worker(*args.worker, args.seed)
+        return 0
+    from bench import datasets
+    from bench.report import write_report
+
+    results: dict[str, dict] = {}
+    for name in args.datasets.split(","):
+        datasets.load(name)  # fetch and cache outside the measured runs
+        results[name] = {}
+        for contender in CONTENDERS:
+            stdout, wall, rss = measured([sys.executable, "-m", "bench.quality", "--worker",
+                                          name, contender, "--seed", str(args.seed)])
+            row = json.loads(stdout.strip().splitlines()[-1])
+            row.update(wall_seconds=wall, rss_mib=rss)
+            results[name][contender] = row
+            print(f"{name:<14}{contender:<12}" + (
+                row["skipped"] if "skipped" in row else
+                f"recall {row['recall']:.4f} ndcg {row['ndcg']:.4f} coverage "
+                f"{row['coverage']:.3f} fit {row['fit_seconds']:.1f}s rss {rss:.0f} MiB "
+                f"{row['params']}"), flush=True)
+    cli = trainer_cli(args.seed) if "synthetic-1m" in results else None
+    if cli:
+        print(f"trainer CLI on synthetic-1m: {cli['seconds']:.1f}s, {cli['rss_mib']:.0f} MiB")
+    if not args.no_write:
+        write_report(results, cli, machine(), OUT_MD, OUT_PNG)
+        print(f"wrote {OUT_MD.relative_to(ROOT)} and {OUT_PNG.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
