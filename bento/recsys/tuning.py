@@ -65,7 +65,8 @@ class Search:
         model = fit(name, self.fit_part, self.item_ids, params, cache=self.cache)
         metrics = evaluate(model, self.fit_part, self.validation, self.k,
                            max_users=self.max_users, seed=self.seed)
-        self.progress(f"[{len(self.scores) + 1}] {name} {params}: ndcg@{self.k}={metrics['ndcg']:.4f} "
+        self.progress(f"[{len(self.scores) + 1}] {name} {params}: "
+                      f"ndcg@{self.k}={metrics['ndcg']:.4f} "
                       f"coverage@{self.k}={metrics['coverage']:.3f}")
         if better(metrics, self.best):
             self.best = Choice(name, dict(params), metrics)
