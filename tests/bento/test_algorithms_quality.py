@@ -1,0 +1,112 @@
+"""The quality work: sparse fitters against dense references, EDLAE and popularity damping,
+the fast top-k, and the settings search (seconds in total)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from bento.recsys import tuning
+from bento.recsys.algorithms import GramCache, fit, keep_top_per_row, sparse_gram
+from bento.recsys.evaluation import holdout_split, top_k_per_row
+from bento.recsys.tuning import Choice, better, choose
+
+RNG = np.random.default_rng(3)
+X = sp.csr_matrix((RNG.random((60, 25)) < 0.2).astype(np.float32))
+IDS = [f"i{n}" for n in range(25)]
+
+
+def dense_top(dense: np.ndarray, keep: int) -> np.ndarray:
+    """Reference pruning: per row, the `keep` largest positive off-diagonal entries."""
+    dense = dense.copy()
+    np.fill_diagonal(dense, 0.0)
+    out = np.zeros_like(dense)
+    for row in range(dense.shape[0]):
+        order = np.argsort(-dense[row], kind="stable")[:keep]
+        order = order[dense[row, order] > 0]
+        out[row, order] = dense[row, order]
+    return out
+
+
+def assert_same_top(pruned: sp.csr_matrix, dense: np.ndarray, keep: int) -> None:
+    """Row by row the same kept values (ties may pick either column), each at its true place."""
+    pruned, expected = pruned.toarray(), dense_top(dense, keep)
+    assert np.sort(pruned, 1) == pytest.approx(np.sort(expected, 1), abs=1e-6)
+    kept = pruned != 0
+    assert pruned[kept] == pytest.approx(dense[kept], abs=1e-6)
+
+
+def test_keep_top_per_row_matches_a_dense_reference_with_ties():
+    dense = np.round(RNG.random((30, 30)), 1) * (RNG.random((30, 30)) < 0.5)
+    pruned = keep_top_per_row(sp.csr_matrix(dense), 4).toarray()
+    assert pruned == pytest.approx(dense_top(dense, 4))
+
+
+def test_itemknn_and_rp3beta_equal_their_dense_formulas():
+    binary = X.toarray().astype(np.float64)
+    gram, pop, per_user = binary.T @ binary, binary.sum(0), binary.sum(1)
+    norms = np.sqrt(np.maximum(np.diag(gram), 1e-12))
+    cosine = gram / norms[:, None] / norms[None, :] * gram / (gram + 5.0)
+    model = fit("itemknn", X, IDS, {"neighbours": 6, "shrink": 5.0})
+    assert_same_top(model.weights, cosine, 6)
+    item_to_user = (binary / np.maximum(pop, 1)).T ** 0.7
+    walk = item_to_user @ (binary / np.maximum(per_user, 1)[:, None]) ** 0.7
+    walk *= np.maximum(pop, 1)[None, :] ** -0.3
+    model = fit("rp3beta", X, IDS, {"alpha": 0.7, "beta": 0.3, "neighbours": 5})
+    assert_same_top(model.weights, walk, 5)
+
+
+def test_edlae_solves_its_normal_equations_and_beta_damps_popular_columns():
+    l2, dropout = 2.0, 0.25
+    model = fit("ease", X, IDS, {"l2": l2, "dropout": dropout})
+    weights = model.weights.astype(np.float64)
+    gram = (X.T @ X).toarray()
+    ridge = np.diag(l2 + dropout / (1 - dropout) * np.diag(gram))
+    residual = (gram + ridge) @ weights - gram
+    assert residual[~np.eye(25, dtype=bool)] == pytest.approx(np.zeros(600), abs=1e-4)
+    assert np.diag(weights) == pytest.approx(np.zeros(25))
+    damped = fit("ease", X, IDS, {"l2": l2, "dropout": dropout, "beta": 0.5})
+    scale = np.maximum(model.popularity, 1.0) ** -0.5
+    assert damped.weights == pytest.approx(model.weights * scale[None, :], abs=1e-6)
+    assert damped.params == {"l2": l2, "dropout": dropout, "beta": 0.5}
+    assert fit("ease", X, IDS, {"l2": l2}).params == {"l2": l2}
+    with pytest.raises(ValueError, match="dropout"):
+        fit("ease", X, IDS, {"dropout": 1.0})
+
+
+def test_gram_cache_is_reused_only_for_its_own_matrix():
+    cache = GramCache(X)
+    assert sparse_gram(X, 0.5, cache) is sparse_gram(X, 0.5, cache)
+    other = X.copy()
+    assert sparse_gram(other, 0.5, cache) is not sparse_gram(other, 0.5, cache)
+
+
+def test_top_k_per_row_equals_a_stable_full_sort():
+    scores = RNG.integers(0, 4, (40, 300)).astype(np.float32)
+    scores[:, :7] = -np.inf
+    assert (top_k_per_row(scores, 10) == np.argsort(-scores, 1, kind="stable")[:, :10]).all()
+    small = RNG.random((5, 6)).astype(np.float32)
+    assert (top_k_per_row(small, 10) == np.argsort(-small, 1, kind="stable")).all()
+
+
+def test_near_ties_prefer_coverage_and_clear_wins_prefer_ndcg():
+    best = Choice("ease", {}, {"ndcg": 0.300, "coverage": 0.2})
+    assert better({"ndcg": 0.2999, "coverage": 0.3}, best)
+    assert not better({"ndcg": 0.2999, "coverage": 0.1}, best)
+    assert not better({"ndcg": 0.290, "coverage": 0.9}, best)
+    assert better({"ndcg": 0.310, "coverage": 0.1}, best)
+
+
+def test_auto_search_is_seeded_and_goes_sparse_past_the_dense_limit(monkeypatch):
+    rng = np.random.default_rng(0)
+    taste = rng.integers(0, 4, 300)
+    likes = rng.random((300, 40)) < np.where(np.arange(40) % 4 == taste[:, None], 0.5, 0.03)
+    train, _ = holdout_split(sp.csr_matrix(likes.astype(np.float32)), seed=0)
+    ids = [f"p{n}" for n in range(40)]
+    first, again = choose(train, ids, seed=1), choose(train, ids, seed=1)
+    assert (first.algorithm, first.params) == (again.algorithm, again.params)
+    assert first.validation["ndcg"] > 0.2  # clusters are easy: far above random (~0.03)
+    monkeypatch.setattr(tuning, "EASE_MAX_ITEMS", 39)
+    assert choose(train, ids, seed=1).algorithm in {"rp3beta", "itemknn"}
+    with pytest.raises(ValueError, match="unknown algorithm"):
+        choose(train, ids, "nope")
