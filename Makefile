@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DATA ?= data/sample
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: install system-deps run test lint data train serve bench images
+.PHONY: install system-deps run test lint data train serve bench images quality
 
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
@@ -52,3 +52,7 @@ manifests: install system-deps tools
 images: install system-deps
 	bash scripts/images/build.sh
 	$(PY) scripts/images/smoke.py
+
+# Recommendation quality vs EASE/ALS on real data; rewrites docs/QUALITY.md (several minutes).
+quality: install
+	$(PY) -m bench.quality
