@@ -72,8 +72,10 @@ def movielens_100k(all_ratings: bool = False) -> Interactions:
 def supermarket() -> Interactions:
     debs = glob.glob(str(CACHE / "weka_*_all.deb"))
     if not debs:
-        subprocess.run(["apt-get", "download", "-q", "weka"], cwd=CACHE, check=True,
-                       stdout=subprocess.DEVNULL)
+        download = ["apt-get", "download", "-q", "weka"]
+        if subprocess.run(download, cwd=CACHE, stdout=subprocess.DEVNULL).returncode:
+            subprocess.run(["apt-get", "update", "-qq"], check=True)  # fresh machine: no lists
+            subprocess.run(download, cwd=CACHE, check=True, stdout=subprocess.DEVNULL)
         debs = glob.glob(str(CACHE / "weka_*_all.deb"))
     payload = subprocess.run(["dpkg-deb", "--fsys-tarfile", debs[0]], check=True,
                              capture_output=True).stdout
