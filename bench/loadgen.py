@@ -1,7 +1,9 @@
 """A bounded asyncio load generator for loopback HTTP servers (count- and time-limited).
 
 Used by the benchmarks: `await run_load(requests, concurrency, total, max_seconds)` where each
-request is (method, url, json_body). Refuses any host that is not loopback.
+request is (method, url, json_body). Refuses any host that is not loopback. The client is
+aiohttp: on a 2-core machine the load generator shares the CPU with the servers it measures,
+and aiohttp spends about a third of httpx's CPU per request (bench/load.py prints its share).
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 
 @dataclass
@@ -48,8 +50,9 @@ async def run_load(requests: list[tuple[str, str, object]], concurrency: int, to
     result = LoadResult()
     counter = iter(range(total))
     deadline = time.perf_counter() + max_seconds
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=10.0, limits=limits) as client:
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=10.0)) as client:
         async def worker() -> None:
             for index in counter:
                 if time.perf_counter() > deadline:
@@ -57,9 +60,10 @@ async def run_load(requests: list[tuple[str, str, object]], concurrency: int, to
                 method, url, body = requests[index % len(requests)]
                 started = time.perf_counter()
                 try:
-                    response = await client.request(method, url, json=body)
-                    status = response.status_code
-                except httpx.HTTPError:
+                    async with client.request(method, url, json=body) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, asyncio.TimeoutError):
                     status = 0
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if status in ok_statuses:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -12,7 +11,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from bento.recsys.dataio import load_dataset
-from gateway.bento_client import BentoClient, BentoRejected, BentoUnavailable, make_http_client
+from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
+                                  Transport)
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.routers import likes, playlists, recommendations, system, users
 from gateway.settings import Settings
@@ -74,7 +74,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings | None = None,
-               bento_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+               bento_transport: Transport | None = None) -> FastAPI:
     """Build the app; `bento_transport` lets unit tests fake the Bento."""
     settings = settings or Settings()
     setup_logging(settings.log_level)
@@ -85,10 +85,9 @@ def create_app(settings: Settings | None = None,
         engine = make_engine(settings.sqlalchemy_url)
         store = Store(engine)
         await run_in_threadpool(import_if_empty, store, settings)
-        async with make_http_client(settings.bento_url, settings.bento_timeout_seconds,
-                                    bento_transport) as http:
+        async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http:
             app.state.store = store
-            app.state.bento = BentoClient(http, metrics)
+            app.state.bento = BentoClient(bento_transport or http, metrics)
             yield
         engine.dispose()
 

@@ -97,9 +97,9 @@ def bentoml_serve(bentoml_home: Path, port: int, log_path: Path,
         "/readyz", port, log_path, env={"BENTOML_HOME": str(bentoml_home), **(env or {})})
 
 
-def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str]) -> Server:
-    """A real uvicorn running the gateway app on 127.0.0.1:`port`."""
+def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str], workers: int = 1) -> Server:
+    """A real uvicorn running the gateway app on 127.0.0.1:`port` (`workers` processes)."""
     return start_server(
         [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1",
-         "--port", str(port)],
+         "--port", str(port), "--workers", str(workers)],
         "/health", port, log_path, env=env)

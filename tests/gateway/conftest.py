@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from bento.recsys.dataio import Playlist, write_dataset
+from gateway.bento_client import UpstreamTimeout, UpstreamUnreachable
 from gateway.main import create_app
 from gateway.settings import Settings
 from gateway.store import Store, make_engine
@@ -77,6 +78,22 @@ class FakeBento:
         return httpx.Response(404, json={"error": "no such route"})
 
 
+def as_transport(handler):
+    """The gateway's transport interface over an httpx-style handler, so fakes are written with
+    httpx.Request/Response and raise httpx's errors, mapped as the real aiohttp transport maps
+    its own."""
+    async def send(method: str, path: str, body: bytes | None, headers: dict[str, str]):
+        request = httpx.Request(method, "http://bento" + path, content=body, headers=headers)
+        try:
+            response = handler(request)
+        except httpx.TimeoutException as err:
+            raise UpstreamTimeout(str(err)) from None
+        except httpx.HTTPError as err:
+            raise UpstreamUnreachable(str(err)) from None
+        return response.status_code, response.content
+    return send
+
+
 @pytest.fixture
 def fake_bento() -> FakeBento:
     return FakeBento()
@@ -90,7 +107,7 @@ def make_client(tmp_path: Path, tiny_data_dir: Path, fake_bento: FakeBento):
     def build(**overrides) -> TestClient:
         settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db",
                                "gateway_data_dir": tiny_data_dir, **overrides})
-        client = TestClient(create_app(settings, httpx.MockTransport(fake_bento)))
+        client = TestClient(create_app(settings, as_transport(fake_bento)))
         clients.append(client.__enter__())
         return client
 
