@@ -56,3 +56,8 @@ images: install system-deps
 # Recommendation quality vs EASE/ALS on real data; rewrites docs/QUALITY.md (several minutes).
 quality: install
 	$(PY) -m bench.quality
+
+# Load through nginx -> gateway -> Bento next to the Bento alone; rewrites docs/BENCHMARKS.md.
+benchmarks: install system-deps
+	$(PY) bench/load.py --json var/bench-load.json
+	$(PY) bench/load_report.py var/bench-load.json --out docs/BENCHMARKS.md

@@ -1,10 +1,13 @@
 """The FastAPI app: settings, lifespan (DB engine, Bento client, first-start import), routes."""
 from __future__ import annotations
 
+import json
 import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -13,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from bento.recsys.dataio import load_dataset
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
+from gateway.limits import BodyLimitMiddleware
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.routers import likes, playlists, recommendations, system, users
 from gateway.settings import Settings
@@ -20,6 +24,8 @@ from gateway.spa import mount_spa
 from gateway.store import Conflict, NotFound, Store, make_engine
 
 log = logging.getLogger("gateway")
+# The largest legitimate body is a user or a seed request of a few hundred bytes; nginx allows 64k.
+MAX_BODY_BYTES = 64 * 1024
 
 
 def import_if_empty(store: Store, settings: Settings) -> None:
@@ -44,12 +50,25 @@ def import_if_empty(store: Store, settings: Settings) -> None:
     log.info("imported data", extra={"data_dir": str(data_dir), **counts})
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: error details echo client input, which may hold lone
+    surrogates that UTF-8 cannot encode (a 500 from the error handler itself)."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                          separators=(",", ":")).encode("ascii")
+
+
 def error(status: int, detail) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"detail": detail})
+    return AsciiJSONResponse(status_code=status, content={"detail": detail})
 
 
 def add_error_handlers(app: FastAPI) -> None:
     """Client mistakes and outages become 4xx/503 with a JSON detail, never a 500."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError):
+        return error(422, jsonable_encoder(exc.errors()))
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound):
@@ -101,6 +120,7 @@ def create_app(settings: Settings | None = None,
         mount_spa(app, settings.spa_dir)
     else:
         app.get("/", include_in_schema=False)(system.service_root)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "PUT", "DELETE"],

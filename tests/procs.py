@@ -103,3 +103,12 @@ def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str], workers: int
         [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1",
          "--port", str(port), "--workers", str(workers)],
         "/health", port, log_path, env=env)
+
+
+def gateway_for(bento_url: str, database_url: str, data_dir: Path, logs_dir: Path,
+                **env: str) -> Server:
+    """The gateway as the tests run it: over `bento_url`, importing `data_dir` on first start."""
+    port = free_port()
+    return uvicorn_gateway(port, logs_dir / f"gateway-{port}.log", env={
+        "DATABASE_URL": database_url, "BENTO_URL": bento_url, "GATEWAY_DATA_DIR": str(data_dir),
+        "BENTO_TIMEOUT_SECONDS": "1.0", "LOG_LEVEL": "info", **env})
