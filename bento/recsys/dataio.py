@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -17,6 +18,7 @@ from pathlib import Path
 MAX_ID_LENGTH = 128
 MAX_FIELD_CHARS = 10_000
 FORMULA_PREFIXES = ("=", "+", "@", "\t", "\r")
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 INTERACTIONS = "interactions.csv"
 PLAYLISTS = "playlists.csv"
@@ -68,7 +70,7 @@ def check_id(value: str, path: Path, line: int, column: str) -> str:
         raise DataError(path, line, f"empty {column}")
     if len(value) > MAX_ID_LENGTH:
         raise DataError(path, line, f"{column} longer than {MAX_ID_LENGTH} characters")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+    if CONTROL_CHARACTERS.search(value):
         raise DataError(path, line, f"{column} contains control characters")
     return value
 
@@ -145,7 +147,7 @@ def read_rows(path: Path, warnings: list[str]):
             warnings.append(f"{path}:1: ignoring extra column(s): {', '.join(extra)}")
         for row in reader:
             line = reader.line_num
-            if not row or not any(cell.strip() for cell in row):
+            if not any(row):  # blank line
                 continue
             if len(row) != len(header):
                 raise DataError(path, line, f"expected {len(header)} fields, found {len(row)}")
@@ -196,6 +198,16 @@ def load_dataset(data_dir: Path | str) -> Dataset:
     playlists = load_playlists(data_dir / PLAYLISTS, warnings) if known_playlists else {}
     users = load_users(data_dir / USERS, warnings) if (data_dir / USERS).is_file() else {}
 
+    # Ids repeat on most rows: check each distinct raw value once per column.
+    checked: dict[str, dict[str, str]] = {"user_id": {}, "playlist_id": {}}
+
+    def checked_id(raw: str, line: int, column: str) -> str:
+        seen_ids = checked[column]
+        value = seen_ids.get(raw)
+        if value is None:
+            value = seen_ids[raw] = check_id(raw, interactions_path, line, column)
+        return value
+
     pair_index: dict[tuple[str, str], int] = {}
     user_ids: list[str] = []
     playlist_ids: list[str] = []
@@ -203,8 +215,8 @@ def load_dataset(data_dir: Path | str) -> Dataset:
     timestamps: list[float | None] = []
     duplicates = 0
     for line, row in read_rows(interactions_path, warnings):
-        user_id = check_id(row["user_id"], interactions_path, line, "user_id")
-        playlist_id = check_id(row["playlist_id"], interactions_path, line, "playlist_id")
+        user_id = checked_id(row["user_id"], line, "user_id")
+        playlist_id = checked_id(row["playlist_id"], line, "playlist_id")
         if known_playlists and playlist_id not in playlists:
             raise DataError(interactions_path, line,
                             f"playlist_id {playlist_id!r} is not in {PLAYLISTS}")
