@@ -52,7 +52,8 @@ def terminate_with_requests_in_flight(server: Server, path: str, body: dict,
     os.killpg(server.process.pid, signal.SIGTERM)
     time.sleep(0.5)  # shutdown has begun
     answers = [finish(sock, rest) for sock, rest in pending]
-    assert server.process.wait(30) == 0, server.log()[-2000:]
+    # A clean exit; uvicorn re-raises the signal once it has shut down gracefully.
+    assert server.process.wait(30) in (0, -signal.SIGTERM), server.log()[-2000:]
     return answers
 
 

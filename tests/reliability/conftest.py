@@ -1,0 +1,24 @@
+"""One gateway (its own SQLite file) over the session's Bento, and nginx in front of it."""
+from __future__ import annotations
+
+import pytest
+
+from tests.frontend.nginx_proc import start_nginx
+from tests.procs import free_port, gateway_for
+
+
+@pytest.fixture(scope="module")
+def gateway(bento_server, sample_data_dir, artifacts_dir, tmp_path_factory):
+    database = tmp_path_factory.mktemp("reliability-db") / "gateway.db"
+    server = gateway_for(bento_server.url, f"sqlite:///{database}", sample_data_dir,
+                         artifacts_dir / "logs", LOG_LEVEL="warning")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx(gateway, artifacts_dir):
+    port = free_port()
+    proxy = start_nginx(gateway.url, port, artifacts_dir / "logs" / f"nginx-rel-{port}.log")
+    yield proxy
+    proxy.stop()

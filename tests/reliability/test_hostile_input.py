@@ -1,0 +1,120 @@
+"""Hostile requests to the gateway (directly and through nginx) and to the Bento: always a 4xx
+(JSON `detail` from the gateway), never a 500, and the servers keep answering."""
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+JSON = {"content-type": "application/json"}
+DEEP = ("[" * 100_000 + "]" * 100_000).encode()
+DEEP_OBJECT = ('{"a":' * 50_000 + "1" + "}" * 50_000).encode()
+
+# (method, path, keyword arguments for httpx, expected status)
+GATEWAY_CASES = [
+    ("POST", "/api/users", {"content": json.dumps({"name": "x" * 5_000_000}).encode(),
+                            "headers": JSON}, 413),
+    ("POST", "/api/users", {"content": "chunked", "headers": JSON}, 413),
+    ("POST", "/api/recommendations", {"content": DEEP, "headers": JSON}, 413),
+    ("POST", "/api/recommendations", {"content": DEEP_OBJECT[:60_000], "headers": JSON}, 400),
+    ("POST", "/api/recommendations", {"content": b"[" * 30_000, "headers": JSON}, 400),
+    ("POST", "/api/recommendations", {"content": b"[" * 20_000 + b"]" * 20_000,
+                                      "headers": JSON}, 400),
+    ("POST", "/api/users", {"content": b'{"name": "a"}', "headers": {"content-type":
+                                                                     "text/plain"}}, 422),
+    ("POST", "/api/users", {"data": {"name": "a"}}, 422),
+    ("POST", "/api/users", {"content": b'{"name": "\xff\xfe"}', "headers": JSON}, 400),
+    ("POST", "/api/users", {"content": b'{"name": "\\ud800"}', "headers": JSON}, 422),
+    ("POST", "/api/users", {"content": b'{"name": "a", "id": "\\udfff"}', "headers": JSON}, 422),
+    ("POST", "/api/users", {"json": {"name": "a\x00b"}}, 422),
+    ("POST", "/api/users", {"json": {"name": "=HYPERLINK(\"http://x\")"}}, 422),
+    ("POST", "/api/users", {"json": [1, 2]}, 422),
+    ("POST", "/api/recommendations", {"content": b"null", "headers": JSON}, 422),
+    ("POST", "/api/recommendations", {"json": {"user_id": "u00001",
+                                               "num_recommendations": 10**30}}, 422),
+    ("GET", "/api/users/" + "x" * 5000, {}, 422),
+    ("GET", "/api/users/a%00b", {}, 422),
+    ("GET", "/api/users/a%1bb/likes", {}, 422),
+    ("PUT", "/api/users/u00001/likes/%ED%A0%80", {}, 404),
+    ("GET", "/api/playlists?limit=-1", {}, 422),
+    ("GET", "/api/playlists?limit=0", {}, 422),
+    ("GET", "/api/playlists?limit=" + "9" * 40, {}, 422),
+    ("GET", "/api/playlists?offset=-5", {}, 422),
+    ("GET", "/api/playlists?offset=" + "9" * 40, {}, 422),
+    ("GET", "/api/users?limit=1e3", {}, 422),
+    ("GET", "/api/users/u00001/recommendations?k=NaN", {}, 422),
+    ("GET", "/api/users/u00001/recommendations?k=-3", {}, 422),
+    ("GET", "/api/playlists/pl0001/similar?k=101", {}, 422),
+    ("GET", "/api/playlists?q=" + "a" * 5000, {}, 422),
+]
+# Through nginx a few are refused before the gateway, by nginx's own limits (its HTML error
+# pages, not JSON): still a 4xx.
+NGINX_LIMITS = {413, 414, 400}
+
+
+def sendable(kwargs: dict) -> dict:
+    """A fresh generator for the chunked case (no Content-Length: counted as it streams)."""
+    if kwargs.get("content") == "chunked":
+        return {**kwargs, "content": (b"x" * 1000 for _ in range(200))}
+    return kwargs
+
+
+def check(response: httpx.Response, expected: int, nginx_limits: set[int] = frozenset()) -> None:
+    if response.status_code in nginx_limits and "html" in response.headers["content-type"]:
+        return
+    assert response.status_code == expected, response.text[:300]
+    assert response.json()["detail"], response.text
+
+
+@pytest.mark.parametrize("method,path,kwargs,expected", GATEWAY_CASES)
+def test_gateway_refuses_hostile_requests(gateway, method, path, kwargs, expected):
+    with httpx.Client(base_url=gateway.url, timeout=30) as client:
+        check(client.request(method, path, **sendable(kwargs)), expected)
+        assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("method,path,kwargs,expected", GATEWAY_CASES)
+def test_nginx_passes_or_refuses_hostile_requests_as_4xx(nginx, method, path, kwargs, expected):
+    with httpx.Client(base_url=nginx.url, timeout=30) as client:
+        check(client.request(method, path, **sendable(kwargs)), expected, NGINX_LIMITS)
+
+
+@pytest.mark.parametrize("headers", [{"x-request-id": "a" * 5000},
+                                     {"x-request-id": "bad\u00e9id".encode("utf-8")},
+                                     {"accept": "text/html"},
+                                     {"content-type": "text/x-unknown; charset=utf-16"}])
+def test_odd_headers_are_harmless(gateway, nginx, headers):
+    for url in (gateway.url, nginx.url):
+        response = httpx.get(url + "/api/users/u00001", headers=headers, timeout=10)
+        assert response.status_code == 200
+        assert len(response.headers["x-request-id"]) <= 128
+
+
+BENTO_CASES = [
+    ("/recommend", DEEP, 400),
+    ("/recommend", DEEP_OBJECT, 400),
+    ("/recommend", b"null", 400),
+    ("/recommend", b"{nope", 400),
+    ("/recommend", b'{"history": ["\xff"]}', 400),
+    ("/recommend", b'{"history": ["\\ud800"]}', 400),
+    ("/recommend", b'{"history": ["a\\u0000"]}', 400),
+    ("/recommend", json.dumps({"history": [f"x{i}" for i in range(3000)]}).encode(), 400),
+    ("/recommend", json.dumps({"history": ["y" * 129]}).encode(), 400),
+    ("/recommend", b'{"k": -1}', 400),
+    ("/recommend", b'{"k": 1e400}', 400),
+    ("/recommend", b'{"k": 100000000000000000000000000000}', 400),
+    ("/similar", b'{"playlist_id": ""}', 400),
+    ("/similar", b'{"playlist_id": "nope"}', 404),
+    ("/similar", b'{"playlist_id": "\\udfff"}', 400),
+    ("/model_info", b"junk", 400),
+]
+
+
+@pytest.mark.parametrize("path,body,expected", BENTO_CASES)
+def test_bento_refuses_hostile_requests(bento_server, path, body, expected):
+    response = httpx.post(bento_server.url + path, content=body, headers=JSON, timeout=30)
+    assert response.status_code == expected, response.text[:300]
+    assert response.json()
+    assert httpx.get(bento_server.url + "/readyz", timeout=10).status_code == 200
