@@ -50,6 +50,14 @@ esac
 bash "$here/bases.sh" "$bento_base"
 
 # --- The three images ------------------------------------------------------------------------
+image_ids() {
+  local tag
+  for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE"; do
+    podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true
+  done
+}
+mapfile -t previous_ids < <(image_ids)
+
 # --format docker keeps HEALTHCHECK (the OCI image format has no field for it).
 build() {
   local name="$1"
@@ -69,5 +77,13 @@ if ! "$BENTOML" containerize "$bento_tag" --backend buildah --opt pull-never --o
   tail -n 40 "$work/bento.log" >&2
   exit 1
 fi
+
+# Drop the images these tags pointed at before, so the storage does not grow run by run; the
+# layers and build stages the new images were built from stay cached.
+for old_id in "${previous_ids[@]}"; do
+  if ! printf '%s\n' "$(image_ids)" | grep -qx "$old_id"; then
+    podman rmi "$old_id" >/dev/null 2>&1 || true
+  fi
+done
 
 log "built $BENTO_IMAGE $GATEWAY_IMAGE $FRONTEND_IMAGE in $((SECONDS - started))s"

@@ -30,9 +30,9 @@ PODMAN_ENV = ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "BUILDAH_ISOLATION")
 ENV_NAMES = PODMAN_ENV + ("BENTO_IMAGE", "GATEWAY_IMAGE", "FRONTEND_IMAGE", "PYTHON_BASE_IMAGE",
                           "NGINX_BASE_IMAGE")
 SAMPLE_USER = "u00001"
-# What BentoML writes under BENTOML_HOME at start (besides /tmp): scratch space when the root
-# filesystem is read-only (Kubernetes needs emptyDirs here too).
-BENTO_WRITABLE = tuple(f"/home/bentoml/{name}" for name in ("bentos", "models", "envs", "tmp"))
+# BentoML creates folders under BENTOML_HOME at start; the Bento itself (model included) stays
+# in the image's BENTO_PATH. A writable scratch home lets the root filesystem be read-only.
+BENTOML_SCRATCH_HOME = "/var/lib/bentoml"
 
 
 def image_env() -> dict[str, str]:
@@ -100,7 +100,7 @@ class Stack:
 
     def start_bento(self) -> None:
         self.run("bento", "BENTOML_HOST=127.0.0.1", f"BENTOML_PORT={self.ports['bento']}",
-                 tmpfs=BENTO_WRITABLE)
+                 f"BENTOML_HOME={BENTOML_SCRATCH_HOME}", tmpfs=(BENTOML_SCRATCH_HOME,))
         self.wait("bento", "/readyz", timeout=180)
 
     def start_gateway(self) -> None:
