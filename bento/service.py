@@ -12,8 +12,8 @@ from typing import Annotated, Literal
 
 import bentoml
 import numpy as np
-from bentoml.exceptions import NotFound
 from pydantic import BaseModel, Field, StringConstraints
+from starlette.responses import JSONResponse
 
 from bento.recsys.model import ItemItemModel
 
@@ -102,7 +102,10 @@ class PlaylistRecommender:
         """Playlists that people who like `playlist_id` also like."""
         known, _ = self.model.known([playlist_id])
         if not known.size:
-            raise NotFound(f"unknown playlist_id {playlist_id!r}")
+            # Raising bentoml's NotFound renders as a one-element list (BentoML 1.4.40), not the
+            # object its OpenAPI documents for 404; answer the documented shape ourselves.
+            reason = f"unknown playlist_id {playlist_id!r}"
+            return JSONResponse({"error": reason, "detail": reason}, status_code=404)
         indices, scores = self.model.similar_items(int(known[0]), k)
         return SimilarPlaylists(playlist_id=playlist_id, items=self.items(known, indices, scores),
                                 model=self.tag)

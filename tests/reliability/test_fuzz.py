@@ -1,0 +1,47 @@
+"""Schemathesis against the real gateway's and the real Bento's OpenAPI documents: a bounded
+number of generated requests per operation; no 5xx, and answers match the documented schemas.
+
+Hypothesis drives schemathesis's strategies directly (its pytest plugin does not load under
+this pytest); every operation runs, and all failures are reported together."""
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+pytestmark = pytest.mark.slow
+FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+                suppress_health_check=list(HealthCheck), print_blob=False)
+CHECKS = [not_a_server_error, response_schema_conformance]
+
+
+def fuzz(schema_url: str) -> list[str]:
+    """Run every operation; return one line per failing operation."""
+    failures, operations = [], 0
+    for result in schemathesis.openapi.from_url(schema_url).get_all_operations():
+        operation = result.ok()
+        operations += 1
+
+        @FUZZ
+        @given(case=operation.as_strategy())
+        def run(case):
+            case.call_and_validate(checks=CHECKS, timeout=30)
+
+        try:
+            run()
+        except Exception as failure:  # noqa: BLE001 - collected and reported below
+            failures.append(f"{operation.method.upper()} {operation.path}: {failure}"[:3000])
+    assert operations, f"no operations in {schema_url}"
+    return failures
+
+
+def test_gateway_conforms_to_its_openapi(gateway):
+    failures = fuzz(gateway.url + "/openapi.json")
+    assert not failures, "\n\n".join(failures)
+
+
+def test_bento_conforms_to_its_openapi(bento_server):
+    failures = fuzz(bento_server.url + "/docs.json")
+    assert not failures, "\n\n".join(failures)
