@@ -3,7 +3,7 @@ schema and a real compose parser; the Dockerfiles against hadolint; the image sc
 shellcheck. Each checker is also shown a broken input, to prove it can fail. A few seconds."""
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import subprocess
 import sys
@@ -14,36 +14,20 @@ import pytest
 import yaml
 
 from scripts.images.smoke import image_env
+from tests.containers.compose import COMPOSE_FILES, compose_config, docker_compose
 from tests.procs import REPO_ROOT
 
-COMPOSE_FILES = [REPO_ROOT / "docker-compose.yml", REPO_ROOT / "docker-compose.postgres.yml"]
 # CI lays shared/ beside the clone.
 COMPOSE_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 DOCKERFILES = [REPO_ROOT / "gateway" / "Dockerfile", REPO_ROOT / "frontend" / "Dockerfile",
                *sorted((REPO_ROOT / "scripts" / "images" / "standins").glob("*.Containerfile"))]
 HADOLINT = Path(sys.executable).parent / "hadolint"
-COMPOSE_ENV = {"POSTGRES_PASSWORD": "only-for-validation"}
-
-
-def docker_compose(*args: str, files=COMPOSE_FILES[:1], cwd: Path = REPO_ROOT):
-    command = ["docker-compose"]
-    for path in files:
-        command += ["-f", str(path)]
-    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **COMPOSE_ENV}, timeout=60)
-
-
-def compose_config(files=COMPOSE_FILES[:1]) -> dict:
-    """The compose model as docker-compose itself resolves it (interpolated, normalised)."""
-    result = docker_compose("config", files=files)
-    assert result.returncode == 0, result.stderr
-    return yaml.safe_load(result.stdout)
 
 
 def schema_errors(document: dict) -> list[str]:
     if not COMPOSE_SCHEMA.is_file():
         pytest.fail(f"{COMPOSE_SCHEMA} is missing: the shared/ folder belongs beside the clone")
-    validator = jsonschema.Draft7Validator(yaml.safe_load(COMPOSE_SCHEMA.read_text()))
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SCHEMA.read_text()))
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
             for e in validator.iter_errors(document)]
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from scripts.images import smoke
-from tests.containers.test_compose import compose_config
+from tests.containers.compose import compose_config
 
 pytestmark = [pytest.mark.images, pytest.mark.slow]
 
