@@ -58,6 +58,7 @@ quality: install
 	$(PY) -m bench.quality
 
 # Load through nginx -> gateway -> Bento next to the Bento alone; rewrites docs/BENCHMARKS.md.
+.PHONY: benchmarks
 benchmarks: install system-deps
 	$(PY) bench/load.py --json var/bench-load.json
 	$(PY) bench/load_report.py var/bench-load.json --out docs/BENCHMARKS.md
