@@ -10,6 +10,7 @@ import pytest
 
 from scripts.images import smoke
 from tests.containers.compose import compose_config
+from tests.frontend.test_ui import pick_listener, recommendation_ids
 
 pytestmark = [pytest.mark.images, pytest.mark.slow]
 
@@ -20,6 +21,21 @@ def test_the_spa_loads_through_the_frontend_container(stack):
 
 def test_recommendations_come_from_the_model_baked_into_the_bento_image(stack):
     smoke.check_recommendations(stack)
+
+
+def test_a_listener_gets_recommendations_in_chromium_through_the_containers(stack, page,
+                                                                            artifacts_dir):
+    """The SPA runs under the image's nginx config (CSP included) with no script errors."""
+    problems: list[str] = []
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: problems.append(f"console: {message.text}")
+            if message.type == "error" else None)
+    page.set_default_timeout(15_000)
+    page.goto(stack.url("frontend") + "/")
+    pick_listener(page, stack.url("frontend"), smoke.SAMPLE_USER)
+    assert len(recommendation_ids(page)) > 0
+    page.screenshot(path=str(artifacts_dir / "containers-recommendations.png"), full_page=True)
+    assert not problems, problems
 
 
 def test_each_image_healthcheck_passes(stack):
