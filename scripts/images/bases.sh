@@ -33,36 +33,33 @@ build_standin() {
 debian_hash=$(printf 'minbase bookworm %s\n' "$MIRROR" \
   | cat - "$STANDINS/debian.Containerfile" | sha256sum | cut -c1-16)
 debian_tag="localhost/standin/debian:$debian_hash"
+work=$(mktemp -d "$IMAGES_STATE_DIR/standins.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 if ! image_exists "$debian_tag"; then
-  work=$(mktemp -d "$IMAGES_STATE_DIR/debootstrap.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
   log "debootstrap --variant=minbase bookworm ($MIRROR)"
   debootstrap --variant=minbase bookworm "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 \
     || { tail -n 40 "$work/debootstrap.log" >&2; exit 1; }
   rm -rf "$work/rootfs/var/lib/apt/lists/"* "$work/rootfs/var/cache/apt/"*.bin
-  tar -C "$work/rootfs" -cf "$work/rootfs.tar" .
+  mkdir "$work/debian"
+  tar -C "$work/rootfs" -cf "$work/debian/rootfs.tar" .
   rm -rf "$work/rootfs"
-  cp "$STANDINS/debian.Containerfile" "$work/Containerfile"
-  build_standin debian "$debian_hash" "$work" "$work/Containerfile" >/dev/null
-  rm -rf "$work"
-  trap - EXIT
+  build_standin debian "$debian_hash" "$work/debian" "$STANDINS/debian.Containerfile" >/dev/null
+  rm -rf "$work/debian"
 else
   log "stand-in debian cached ($debian_tag)"
 fi
 
 # The Python stand-in carries the host's CA bundle so pip can reach PyPI during image builds.
-cp /etc/ssl/certs/ca-certificates.crt "$STANDINS/host-ca-certificates.crt"
-trap 'rm -f "$STANDINS/host-ca-certificates.crt"' EXIT
+cp -r "$STANDINS" "$work/context"
+cp /etc/ssl/certs/ca-certificates.crt "$work/context/host-ca-certificates.crt"
 python_tag=$(build_standin python \
   "$(fingerprint <(echo "$debian_hash") "$STANDINS/python.Containerfile" \
-      "$STANDINS/host-ca-certificates.crt")" \
-  "$STANDINS" "$STANDINS/python.Containerfile" --build-arg "DEBIAN_IMAGE=$debian_tag")
-rm -f "$STANDINS/host-ca-certificates.crt"
-trap - EXIT
+      "$work/context/host-ca-certificates.crt")" \
+  "$work/context" "$STANDINS/python.Containerfile" --build-arg "DEBIAN_IMAGE=$debian_tag")
 
 nginx_tag=$(build_standin nginx \
   "$(fingerprint <(echo "$debian_hash") "$STANDINS/nginx.Containerfile" "$STANDINS"/nginx/*)" \
-  "$STANDINS" "$STANDINS/nginx.Containerfile" --build-arg "DEBIAN_IMAGE=$debian_tag")
+  "$work/context" "$STANDINS/nginx.Containerfile" --build-arg "DEBIAN_IMAGE=$debian_tag")
 
 for name in "$PYTHON_BASE_IMAGE" "$@"; do
   buildah tag "$python_tag" "$name"

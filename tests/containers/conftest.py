@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from scripts.images.smoke import Podman, Stack, podman_and_images
-from tests.frontend.conftest import CHROMIUM_ARGS
+# The system Chromium for pytest-playwright's `browser`, exactly as the browser tests launch it.
+from tests.frontend.conftest import browser_type_launch_args  # noqa: F401
 from tests.procs import REPO_ROOT
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "images" / "build.sh"
@@ -35,16 +36,3 @@ def stack(built_images) -> Stack:
     running = Stack(podman, images).start()
     yield running
     running.stop()
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """The system Chromium (pytest-playwright's browser), never a downloaded one."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
-            "args": CHROMIUM_ARGS}
-
-
-@pytest.fixture(scope="session")
-def base_url() -> None:
-    """The browser test goes to the frontend container's own URL."""
-    return None

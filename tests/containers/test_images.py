@@ -23,18 +23,24 @@ def test_recommendations_come_from_the_model_baked_into_the_bento_image(stack):
     smoke.check_recommendations(stack)
 
 
-def test_a_listener_gets_recommendations_in_chromium_through_the_containers(stack, page,
+def test_a_listener_gets_recommendations_in_chromium_through_the_containers(stack, browser,
                                                                             artifacts_dir):
     """The SPA runs under the image's nginx config (CSP included) with no script errors."""
     problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on("console", lambda message: problems.append(f"console: {message.text}")
-            if message.type == "error" else None)
-    page.set_default_timeout(15_000)
-    page.goto(stack.url("frontend") + "/")
-    pick_listener(page, stack.url("frontend"), smoke.SAMPLE_USER)
-    assert len(recommendation_ids(page)) > 0
-    page.screenshot(path=str(artifacts_dir / "containers-recommendations.png"), full_page=True)
+    context = browser.new_context()  # its own context: the browser tests' settings stay theirs
+    try:
+        page = context.new_page()
+        page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+        page.on("console", lambda message: problems.append(f"console: {message.text}")
+                if message.type == "error" else None)
+        page.set_default_timeout(15_000)
+        page.goto(stack.url("frontend") + "/")
+        pick_listener(page, stack.url("frontend"), smoke.SAMPLE_USER)
+        assert len(recommendation_ids(page)) > 0
+        page.screenshot(path=str(artifacts_dir / "containers-recommendations.png"),
+                        full_page=True)
+    finally:
+        context.close()
     assert not problems, problems
 
 
