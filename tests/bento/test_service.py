@@ -1,10 +1,11 @@
 """The Bento service: called directly in-process, and over HTTP through a real `bentoml serve`."""
 from __future__ import annotations
 
-import asyncio
 
 import httpx
 import pytest
+
+from tests import aio
 
 
 @pytest.fixture(scope="module")
@@ -15,12 +16,12 @@ def service(bento_home):
 
 
 def popular_ids(service, k=5) -> list[str]:
-    return [item.playlist_id for item in asyncio.run(service.recommend(history=[], k=k)).items]
+    return [item.playlist_id for item in aio.run(service.recommend(history=[], k=k)).items]
 
 
 def test_direct_call_personalises_and_explains(service):
     history = popular_ids(service, 3)
-    result = asyncio.run(service.recommend(history=history + ["nope"], k=7))
+    result = aio.run(service.recommend(history=history + ["nope"], k=7))
     assert result.strategy == "personalized" and result.unknown == ["nope"]
     assert len(result.items) == 7
     assert not {item.playlist_id for item in result.items} & set(history)
@@ -32,9 +33,9 @@ def test_direct_call_personalises_and_explains(service):
 
 
 def test_direct_call_cold_start_and_model_info(service):
-    cold = asyncio.run(service.recommend(history=["ghost"], k=4))
+    cold = aio.run(service.recommend(history=["ghost"], k=4))
     assert cold.strategy == "popular" and cold.unknown == ["ghost"] and len(cold.items) == 4
-    info = asyncio.run(service.model_info())
+    info = aio.run(service.model_info())
     assert info.tag.startswith("playlist_recommender:") and info.counts["playlists"] == 150
     assert "recall@10" in info.metrics
 

@@ -6,6 +6,7 @@ import asyncio
 import pytest
 
 from gateway.bento_client import AiohttpTransport, UpstreamTimeout, UpstreamUnreachable
+from tests import aio
 from tests.procs import free_port
 
 OK = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n"
@@ -51,12 +52,12 @@ def test_failures_map_to_transport_errors(behaviour, error):
             with pytest.raises(error):
                 await call(url)
             assert asyncio.get_running_loop().time() - started < 2
-    asyncio.run(scenario())
+    aio.run(scenario())
 
 
 def test_refused_connection_is_unreachable():
     with pytest.raises(UpstreamUnreachable):
-        asyncio.run(call(f"http://127.0.0.1:{free_port()}"))
+        aio.run(call(f"http://127.0.0.1:{free_port()}"))
 
 
 def test_answers_and_reuses_the_connection():
@@ -72,5 +73,5 @@ def test_answers_and_reuses_the_connection():
             async with AiohttpTransport(url, 1.0) as transport:
                 for _ in range(3):
                     assert await transport("GET", "/readyz", None, {}) == (200, b'{"ok": 1}\r\n')
-    asyncio.run(scenario())
+    aio.run(scenario())
     assert len(connections) == 1
