@@ -1,7 +1,9 @@
 """Liveness, readiness, metrics and the service root."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Literal
+
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -21,18 +23,22 @@ async def health() -> dict[str, str]:
 
 @router.get("/ready", response_model=Readiness,
             responses={503: {"description": "a dependency is down; `checks` says which"}})
-async def ready(store: StoreDep, bento: BentoDep):
-    """200 only when the database and the Bento's /readyz both answer."""
-    checks = {"database": "ok", "bento": "ok"}
+async def ready(store: StoreDep, bento: BentoDep,
+                scope: Literal["all", "database"] = Query(
+                    "all", description="`database`: skip the Bento, for an orchestrator's "
+                                       "readiness probe (browsing works while the Bento is down)")):
+    """200 only when the database and (unless `scope=database`) the Bento's /readyz answer."""
+    checks = {"database": "ok", "bento": "ok" if scope == "all" else "not checked"}
     try:
         await run_in_threadpool(store.ping)
     except Exception as err:  # any driver error means "not ready", never a 500
         checks["database"] = f"unavailable: {type(err).__name__}"
-    try:
-        await bento.ready()
-    except BentoUnavailable as err:
-        checks["bento"] = f"unavailable: {err}"
-    failed = [name for name, state in checks.items() if state != "ok"]
+    if scope == "all":
+        try:
+            await bento.ready()
+        except BentoUnavailable as err:
+            checks["bento"] = f"unavailable: {err}"
+    failed = [name for name, state in checks.items() if state.startswith("unavailable")]
     if failed:
         return JSONResponse(status_code=503, content={
             "detail": f"not ready: {', '.join(failed)} unavailable", "checks": checks})

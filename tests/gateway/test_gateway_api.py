@@ -215,6 +215,11 @@ def test_ready_reports_each_dependency(client, fake_bento):
     assert response.json()["checks"]["database"] == "ok"
     assert response.json()["checks"]["bento"].startswith("unavailable")
     assert "bento" in response.json()["detail"]
+    # An orchestrator's readiness probe keeps the gateway in service while the Bento is down.
+    scoped = client.get("/ready", params={"scope": "database"})
+    assert scoped.status_code == 200
+    assert scoped.json()["checks"] == {"database": "ok", "bento": "not checked"}
+    assert client.get("/ready", params={"scope": "nonsense"}).status_code == 422
 
 
 def test_request_id_is_accepted_returned_and_forwarded(client, fake_bento):
