@@ -65,4 +65,11 @@ for name in "$PYTHON_BASE_IMAGE" "$@"; do
   buildah tag "$python_tag" "$name"
 done
 buildah tag "$nginx_tag" "$NGINX_BASE_IMAGE"
+# Stand-ins of older recipes go (those that images still build on stay until those images go).
+for stale in $(podman images --format '{{.Repository}}:{{.Tag}}'); do
+  case "$stale" in
+    "$debian_tag" | "$python_tag" | "$nginx_tag") ;;
+    localhost/standin/*) podman rmi "$stale" >/dev/null 2>&1 || true ;;
+  esac
+done
 log "stand-ins ready: $PYTHON_BASE_IMAGE $* $NGINX_BASE_IMAGE"
