@@ -1,5 +1,5 @@
 """The three images, built with buildah and run with podman: the whole chain answers through the
-frontend container. About 4 minutes on a fresh machine (stand-in bases, pip downloads), under a
+frontend container. About 5-6 minutes on a fresh machine (stand-in bases, pip downloads), under a
 minute once the layers are cached. Deselect locally with `-m "not images"`."""
 from __future__ import annotations
 
