@@ -251,6 +251,7 @@ def write_csv_atomic(path: Path, header: list[str], rows) -> None:
     """Write to a temporary file beside `path`, then rename, so readers never see half a file."""
     handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
+        os.fchmod(handle, 0o644)  # mkstemp makes 0600; data files are for other readers too
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(header)

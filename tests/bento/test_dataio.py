@@ -117,3 +117,4 @@ def test_write_then_load_round_trips(tmp_path):
     assert dataset.weights == [2.0, 1.0]
     assert dataset.timestamps == [1700000000.0, None]
     assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+    assert {oct(path.stat().st_mode & 0o777) for path in tmp_path.iterdir()} == {"0o644"}
