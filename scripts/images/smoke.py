@@ -111,7 +111,7 @@ class Stack:
 
     def start_frontend(self) -> None:
         self.run("frontend", f"NGINX_PORT=127.0.0.1:{self.ports['frontend']}",
-                 f"GATEWAY_URL={self.url('gateway')}")
+                 f"GATEWAY_ADDRESS=127.0.0.1:{self.ports['gateway']}")
         self.wait("frontend", "/healthz", timeout=60)
 
     def start(self) -> "Stack":

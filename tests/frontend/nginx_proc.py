@@ -7,17 +7,18 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from frontend.build import build
 from tests.procs import REPO_ROOT, Server, start_server
 
 TEMPLATE = REPO_ROOT / "frontend" / "nginx.conf"
-TEMPLATE_VARIABLES = "${GATEWAY_URL} ${NGINX_PORT}"
+TEMPLATE_VARIABLES = "${GATEWAY_ADDRESS} ${NGINX_PORT}"
 
 
 def render_conf(gateway_url: str, listen: str) -> str:
     """envsubst with an explicit variable list, so nginx's own $variables survive."""
-    env = {**os.environ, "GATEWAY_URL": gateway_url, "NGINX_PORT": listen}
+    env = {**os.environ, "GATEWAY_ADDRESS": urlsplit(gateway_url).netloc, "NGINX_PORT": listen}
     return subprocess.run(["envsubst", TEMPLATE_VARIABLES], input=TEMPLATE.read_text(),
                           capture_output=True, text=True, check=True, env=env).stdout
 

@@ -30,10 +30,11 @@ def asset_paths(nginx_url: str) -> list[str]:
 
 def test_template_uses_only_its_two_variables():
     placeholders = set(re.findall(r"\$\{(\w+)\}", TEMPLATE.read_text()))
-    assert placeholders == {"GATEWAY_URL", "NGINX_PORT"}
+    assert placeholders == {"GATEWAY_ADDRESS", "NGINX_PORT"}
     rendered = render_conf("http://gateway:8000", "8080")
     assert "${" not in rendered
-    assert "proxy_pass http://gateway:8000;" in rendered and "listen 8080;" in rendered
+    assert "server gateway:8000;" in rendered and "keepalive 32;" in rendered
+    assert "proxy_pass http://gateway;" in rendered and "listen 8080;" in rendered
     assert "$request_id" in rendered and "$http_x_request_id" in rendered  # nginx's own kept
 
 
