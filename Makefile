@@ -62,3 +62,4 @@ quality: install
 benchmarks: install system-deps
 	$(PY) bench/load.py --json var/bench-load.json
 	$(PY) bench/load_report.py var/bench-load.json --out docs/BENCHMARKS.md
+	$(PY) bench/serve.py --out docs/SERVING.md
