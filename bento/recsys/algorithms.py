@@ -1,19 +1,21 @@
 """Fitters: each turns a binary user x item matrix into an `ItemItemModel`.
 
 - popularity: no weights, the baseline and the cold-start fallback.
-- itemknn: cosine similarity between item columns, pruned to the top neighbours.
+- itemknn: cosine similarity between item columns (scikit-learn, sparse in and out), pruned to
+  the top neighbours.
 - ease: Steck's closed-form linear item-item model, with EDLAE's popularity-scaled ridge
   (`dropout` > 0, Steck 2020) which keeps popular items from dominating; dense, so only for
   catalogues up to EASE_MAX_ITEMS.
 - rp3beta: random walk item -> user -> item with popularity damping; sparse, for large catalogues.
 
-itemknn and rp3beta are both rescaled co-occurrence counts, so they start from one sparse Gram
-matrix X' diag(w) X; a `GramCache` lets a settings search compute it once per user weighting.
+rp3beta rescales co-occurrence counts, a sparse Gram matrix X' diag(w) X; a `GramCache` lets a
+settings search compute it once per user weighting, and the item cosine once.
 """
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.metrics.pairwise import cosine_similarity
 
 from bento.recsys.model import ItemItemModel
 
@@ -27,6 +29,7 @@ class GramCache(dict):
     def __init__(self, user_items: sp.csr_matrix):
         super().__init__()
         self.user_items = user_items
+        self.cosine: sp.csr_matrix | None = None
 
 
 def item_popularity(user_items: sp.csr_matrix) -> np.ndarray:
@@ -87,14 +90,28 @@ def fit_popularity(user_items: sp.csr_matrix, item_ids: list[str],
     return ItemItemModel(item_ids, item_popularity(user_items))
 
 
+def item_cosine(user_items: sp.csr_matrix, cache: GramCache | None = None) -> sp.csr_matrix:
+    """Cosine between binary item columns, by scikit-learn on sparse matrices (never dense)."""
+    cached = cache is not None and cache.user_items is user_items
+    if cached and cache.cosine is not None:
+        return cache.cosine
+    item_vectors = (user_items > 0).astype(np.float32).T.tocsr()
+    cosine = sp.csr_matrix(cosine_similarity(item_vectors, dense_output=False), dtype=np.float32)
+    if cached:
+        cache.cosine = cosine
+    return cosine
+
+
 def fit_itemknn(user_items: sp.csr_matrix, item_ids: list[str], neighbours: int = 100,
                 shrink: float = 0.0, cache: GramCache | None = None) -> ItemItemModel:
     """Cosine between item columns; `shrink` damps similarities built on few co-occurrences."""
-    co_counts = sparse_gram(user_items, 0.0, cache)
-    inverse_norms = 1.0 / np.sqrt(np.maximum(co_counts.diagonal(), 1e-12))
-    cosine = scaled(co_counts, inverse_norms, inverse_norms)
+    cosine = item_cosine(user_items, cache)
     if shrink > 0:
-        cosine.data *= co_counts.data / (co_counts.data + shrink)
+        # On binary columns x_i . x_j = cos(i, j) |x_i| |x_j|, and |x_i|^2 is i's popularity.
+        root_popularity = np.sqrt(item_popularity(user_items))
+        co_counts = scaled(cosine, root_popularity, root_popularity).data
+        cosine = sp.csr_matrix((cosine.data * co_counts / (co_counts + shrink), cosine.indices,
+                                cosine.indptr), shape=cosine.shape)
     weights = keep_top_per_row(cosine, neighbours)
     return ItemItemModel(item_ids, item_popularity(user_items), weights, "itemknn",
                          {"neighbours": neighbours, "shrink": shrink})
