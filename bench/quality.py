@@ -61,8 +61,10 @@ def machine() -> str:
                 if line.startswith("model name")), platform.processor())
     memory = next(int(line.split()[1]) for line in open("/proc/meminfo")
                   if line.startswith("MemTotal")) / 2 ** 20
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python " \
-           f"{platform.python_version()}, {platform.system()} {platform.release()}"
+           f"{platform.python_version()}, {platform.system()} {platform.release()}; " \
+           f"load average at the start (1, 5, 15 min): {load}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -129,7 +129,6 @@ Where the targets are missed, and why (read with the figures below):
   The default keeps accuracy first.
 - A miss of a few hundredths of a percent (e.g. supermarket Recall@10) is within the noise of one
   validation split: the search maximises NDCG, not Recall.
-- Times were measured on a shared 2-core machine while other test suites ran (load average ~4-5),
-  so they are pessimistic; the data loader (`bento.recsys.dataio`, stdlib CSV) takes 10-17 s of
-  the trainer's time on the 1M set.
+- Times depend on what else the machine was doing: the load average at the start of the run is
+  given above (2 cores; above 2 means other work competed for the CPU).
 """
