@@ -87,8 +87,13 @@ class ItemItemModel:
         k = min(k, self.n_items - len(set(blocked.tolist())))
         if k <= 0:
             return np.empty(0, dtype=np.int64)
-        candidates = np.argpartition(-scores, k - 1)[:k]
-        return candidates[np.argsort(-scores[candidates], kind="stable")]
+        # Items the history says something about score above TIE_BREAK, every other item at or
+        # below it: when k of them exist, the top k are among them, a far smaller partition.
+        candidates = np.flatnonzero(scores > TIE_BREAK)
+        if candidates.size < k:
+            candidates = np.arange(self.n_items)
+        best = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        return best[np.argsort(-scores[best], kind="stable")]
 
     def recommend(self, history: np.ndarray, k: int,
                   exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

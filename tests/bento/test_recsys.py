@@ -135,3 +135,25 @@ def test_metrics_on_a_worked_example():
     assert metrics["precision"] == pytest.approx(0.25)
     assert metrics["coverage"] == pytest.approx(0.75)
     assert metrics["users"] == 2
+
+
+@pytest.mark.parametrize("density", [0.002, 0.05, 0.6])
+def test_recommend_matches_a_full_sort_on_random_models(density):
+    """Sparse and dense-ish weights, histories with few or many neighbours: the fast top-k
+    (partitioning only items the history touches when it can) equals sorting every score."""
+    rng = np.random.default_rng(4)
+    n_items = 300
+    weights = sp.random(n_items, n_items, density=density, format="csr", random_state=rng,
+                        dtype=np.float32)
+    model = ItemItemModel([f"i{i}" for i in range(n_items)],
+                          rng.integers(1, 50, n_items).astype(np.float32), weights, "random")
+    for _ in range(50):
+        history = rng.choice(n_items, rng.integers(1, 6), replace=False)
+        exclude = rng.choice(n_items, 3, replace=False)
+        k = int(rng.integers(1, 40))
+        items, scores = model.recommend(history, k, exclude)
+        full = model.scores(history)
+        full[np.concatenate([history, exclude])] = -np.inf
+        expected = np.sort(full)[::-1][:k]
+        assert scores.tolist() == pytest.approx(expected.tolist())
+        assert not set(items.tolist()) & (set(history.tolist()) | set(exclude.tolist()))
