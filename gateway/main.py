@@ -101,7 +101,8 @@ def create_app(settings: Settings | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        engine = make_engine(settings.sqlalchemy_url)
+        engine = make_engine(settings.sqlalchemy_url, settings.database_pool_size,
+                             settings.database_max_overflow)
         store = Store(engine)
         await run_in_threadpool(import_if_empty, store, settings)
         async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http:

@@ -11,6 +11,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
 
     database_url: str = "sqlite:///var/gateway.db"
+    # PostgreSQL connections per replica: at most pool + overflow, so replicas x that sum must
+    # fit the server's max_connections (README, "Delivery", connection budget).
+    database_pool_size: int = Field(5, ge=1, le=100)
+    database_max_overflow: int = Field(5, ge=0, le=100)
     bento_url: str = "http://127.0.0.1:3000"
     bento_timeout_seconds: float = Field(1.0, gt=0, le=60)
     gateway_data_dir: Path = Path("data/sample")

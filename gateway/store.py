@@ -28,11 +28,13 @@ class Conflict(ValueError):
     """An id that is already taken."""
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with SQLite made safe for a threaded server (WAL, FKs, busy timeout)."""
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
+    """An engine with SQLite made safe for a threaded server (WAL, FKs, busy timeout); a server
+    database gets a bounded pool (pool_size + max_overflow connections at most)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size,
+                             max_overflow=max_overflow)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
