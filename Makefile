@@ -10,7 +10,8 @@ export BENTOML_DO_NOT_TRACK := True
 
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
-$(VENV)/.installed: requirements-dev.txt bento/requirements.txt gateway/requirements.txt
+$(VENV)/.installed: requirements-dev.txt requirements-deploy.txt bento/requirements.txt \
+		gateway/requirements.txt
 	@test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt

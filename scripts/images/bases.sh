@@ -15,6 +15,12 @@ fingerprint() {
   cat "$@" | sha256sum | cut -c1-16
 }
 
+# STANDIN_ARCHIVE_DIR (optional): stand-ins are also kept there as OCI archives named by their
+# recipe hash, which CI caches between runs (a container storage itself does not survive a cache).
+archive_of() {
+  printf '%s/%s-%s.tar' "$STANDIN_ARCHIVE_DIR" "$1" "$2"
+}
+
 # build_standin NAME HASH CONTEXT_DIR CONTAINERFILE [BUILD ARGS...] -> prints the cached tag
 build_standin() {
   local name="$1" hash="$2" context="$3" containerfile="$4"
@@ -22,10 +28,19 @@ build_standin() {
   local tag="localhost/standin/$name:$hash"
   if image_exists "$tag"; then
     log "stand-in $name cached ($tag)"
+  elif [ -n "${STANDIN_ARCHIVE_DIR:-}" ] && [ -f "$(archive_of "$name" "$hash")" ]; then
+    log "stand-in $name from $(archive_of "$name" "$hash")"
+    podman load -q -i "$(archive_of "$name" "$hash")" >/dev/null
+    image_exists "$tag" || { log "$(archive_of "$name" "$hash") did not hold $tag"; exit 1; }
   else
     log "building stand-in $name ($tag)"
     buildah build --pull=never --quiet --layers=false "$@" -f "$containerfile" -t "$tag" \
       "$context" >/dev/null
+    if [ -n "${STANDIN_ARCHIVE_DIR:-}" ]; then
+      mkdir -p "$STANDIN_ARCHIVE_DIR"
+      rm -f "$STANDIN_ARCHIVE_DIR/$name-"*.tar
+      podman save -q --format oci-archive -o "$(archive_of "$name" "$hash")" "$tag"
+    fi
   fi
   printf '%s\n' "$tag"
 }
@@ -35,6 +50,10 @@ debian_hash=$(printf 'minbase bookworm %s\n' "$MIRROR" \
 debian_tag="localhost/standin/debian:$debian_hash"
 work=$(mktemp -d "$IMAGES_STATE_DIR/standins.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+if ! image_exists "$debian_tag" && [ -n "${STANDIN_ARCHIVE_DIR:-}" ] \
+    && [ -f "$(archive_of debian "$debian_hash")" ]; then
+  build_standin debian "$debian_hash" /nonexistent /nonexistent >/dev/null
+fi
 if ! image_exists "$debian_tag"; then
   log "debootstrap --variant=minbase bookworm ($MIRROR)"
   debootstrap --variant=minbase bookworm "$work/rootfs" "$MIRROR" >"$work/debootstrap.log" 2>&1 \

@@ -10,7 +10,7 @@ import yaml
 
 from tests.deploy.manifests import REPO, name_of
 
-SHA_TAG = re.compile(r"^[0-9a-f]{40}$")
+SHA256_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 def of_kind(objects, kind):
@@ -81,7 +81,7 @@ def cd_images(cd_text):
 
 
 def image_errors(kustomization, objects, cd_text):
-    """Overlay images are the ones cd.yml pushes, with a commit-SHA tag, and all are used."""
+    """Overlay images are the ones cd.yml pushes, pinned by digest, and all are used."""
     registry, built = cd_images(cd_text)
     errors = []
     rendered = {c["image"] for d in of_kind(objects, "Deployment") for c in pod_containers(d)}
@@ -93,13 +93,14 @@ def image_errors(kustomization, objects, cd_text):
         overlay_names.add(repo)
         if host != registry or repo not in built:
             errors.append(f"image {new_name} is not one cd.yml pushes ({registry}: {built})")
-        if not SHA_TAG.match(str(image.get("newTag", ""))):
-            errors.append(f"image {new_name} tag {image.get('newTag')!r} is not a commit SHA")
-        if f"{new_name}:{image.get('newTag')}" not in rendered:
+        if "newTag" in image or not SHA256_DIGEST.match(str(image.get("digest", ""))):
+            errors.append(f"image {new_name} is not pinned by a sha256 digest alone "
+                          f"(tag {image.get('newTag')!r}, digest {image.get('digest')!r})")
+        if f"{new_name}@{image.get('digest')}" not in rendered:
             errors.append(f"image {new_name} is set but no container uses it")
     errors += [f"cd.yml pushes {name} but the overlay does not deploy it"
                for name in sorted(built - overlay_names)]
-    pinned = {f"{i.get('newName', i['name'])}:{i.get('newTag')}"
+    pinned = {f"{i.get('newName', i['name'])}@{i.get('digest')}"
               for i in kustomization.get("images", [])}
     errors += [f"container image {image} is not set by the overlay's images:"
                for image in sorted(rendered - pinned)]

@@ -45,22 +45,24 @@ def test_an_undeclared_probe_port_or_target_port_fails(prod):
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_overlay_images_are_the_ones_cd_pushes_tagged_by_commit(rendered, overlay):
+def test_overlay_images_are_the_ones_cd_pushes_pinned_by_digest(rendered, overlay):
     kustomization = cc.load(REPO / "k8s" / "overlays" / overlay / "kustomization.yaml")
     assert cc.cd_images(CD_YML.read_text()) == ("ghcr.io", {
         "playlist-recs-bento", "playlist-recs-gateway", "playlist-recs-frontend"})
     assert cc.image_errors(kustomization, rendered[overlay], CD_YML.read_text()) == []
 
 
-def test_a_latest_tag_an_unbuilt_image_or_an_unused_entry_fails(prod):
+def test_a_tag_instead_of_a_digest_an_unbuilt_image_or_an_unused_entry_fails(prod):
     kustomization = cc.load(REPO / "k8s" / "overlays" / "prod" / "kustomization.yaml")
     kustomization["images"][0]["newTag"] = "latest"
+    del kustomization["images"][0]["digest"]
     kustomization["images"][1]["newName"] = "docker.io/someone/playlist-recs-gateway"
     # What a typo in an images: name renders: the base's placeholder, left unreplaced.
     find(prod, "Deployment", "frontend")["spec"]["template"]["spec"]["containers"][0][
         "image"] = "playlist-recs-frontend"
     errors = cc.image_errors(kustomization, prod, CD_YML.read_text())
-    assert any("'latest' is not a commit SHA" in e for e in errors)
+    assert any("not pinned by a sha256 digest alone (tag 'latest', digest None)" in e
+               for e in errors)
     assert any("docker.io/someone/playlist-recs-gateway is not one cd.yml pushes" in e
                for e in errors)
     assert any("playlist-recs-frontend is set but no container uses it" in e for e in errors)
@@ -112,11 +114,12 @@ def test_env_readers_follow_the_code_not_comments(tmp_path, readers):
     assert scratch["frontend"]("NGINX_PORT") is False   # no code, no docs row: nothing passes
 
 
-def test_application_points_at_the_prod_overlay_inside_its_project(argocd_objects, rendered):
-    app, project = (next(o for o in argocd_objects if o["kind"] == k)
-                    for k in ("Application", "AppProject"))
-    namespace = find(rendered["prod"], "Namespace", "playlist-recs")["metadata"]["name"]
-    assert app["spec"]["source"]["path"] == "k8s/overlays/prod"
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlay_has_an_application_inside_the_project(argocd_objects, rendered, overlay):
+    project = next(o for o in argocd_objects if o["kind"] == "AppProject")
+    [app] = [o for o in argocd_objects if o["kind"] == "Application"
+             and o["spec"]["source"]["path"] == f"k8s/overlays/{overlay}"]
+    [namespace] = [o["metadata"]["name"] for o in rendered[overlay] if o["kind"] == "Namespace"]
     assert cc.application_errors(app, project, namespace) == []
 
 
