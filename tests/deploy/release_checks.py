@@ -159,6 +159,17 @@ def cd_gate_errors(text):
     return errors
 
 
+def command_args(job, command):
+    """The arguments after `command` in a job's run scripts (continuation lines joined)."""
+    args = []
+    for step in job.get("steps", []):
+        script = step.get("run", "").replace("\\\n", " ")
+        for line in script.splitlines():
+            if command in line:
+                args += line.split(command, 1)[1].split()
+    return [arg.strip('"') for arg in args]
+
+
 def job_permissions(job):
     permissions = job.get("permissions", {})
     return permissions if isinstance(permissions, dict) else {"*": permissions}
@@ -185,7 +196,7 @@ def supply_chain_errors(text):
         signs = "sigstore/cosign-installer@" in steps_text(job)
         if oidc != signs:
             errors.append(f"{job_id}: id-token: write must go with cosign signing, only there")
-        if signs and not re.search(r"cosign sign --yes[^\n]*(\\\n[^\n]*)*@\$", steps_text(job)):
+        if signs and not all("@" in ref for ref in command_args(job, "cosign sign --yes")):
             errors.append(f"{job_id}: cosign does not sign by digest")
     if builds != 3:
         errors.append(f"{builds} image builds, expected 3")
@@ -213,7 +224,8 @@ def promotion_errors(text):
         "peter-evans/create-pull-request@")]
     if not pr or "steps.app.outputs.token" not in str(pr[0].get("with", {}).get("token")):
         errors.append("no pull request opened with the App's token")
-    if not re.search(r"=\$PREFIX/\$\w+@\$\w+_DIGEST", body):
+    pins = [a for a in command_args(job, "kustomize edit set image") if "=" in a]
+    if len(pins) != 3 or not all(re.search(r"=\$PREFIX/\$\w+@\$\w+_DIGEST$", a) for a in pins):
         errors.append("kustomize edit set image does not pin NAME@DIGEST")
     if set(job.get("strategy", {}).get("matrix", {}).get("overlay", [])) != {"dev", "prod"}:
         errors.append("the promotion does not cover both overlays")
@@ -233,6 +245,6 @@ def ci_errors(text):
     manifests = steps_text(jobs.get("manifests", {}))
     if re.search(r"apt-get|system-deps|make (test|manifests)\b", manifests):
         errors.append("manifests: installs system packages")
-    if "requirements-deploy.txt" not in manifests:
+    if not re.search(r"pip install[^\n]* -r requirements-deploy.txt", manifests):
         errors.append("manifests: does not install requirements-deploy.txt alone")
     return errors
