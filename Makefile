@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DATA ?= data/sample
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: install system-deps run test lint data train serve bench images quality
+.PHONY: install system-deps run test lint data train serve bench images quality locks
 
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
@@ -48,11 +48,13 @@ $(TOOLS_VENV)/.installed: requirements-tools.txt
 manifests: install system-deps tools
 	$(PY) -m pytest -q tests/deploy
 
-# Build the three container images with buildah (stand-in bases, no registry) and smoke-test them
-# with podman through the frontend container. See README, "Containers".
+# Build the three container images with buildah (stand-in bases, no registry), smoke-test them
+# with podman through the frontend container, then measure sizes and a Bento replica's cold start
+# into docs/IMAGES.md. See README, "Containers".
 images: install system-deps
 	bash scripts/images/build.sh
 	$(PY) scripts/images/smoke.py
+	$(PY) scripts/images/report.py --out docs/IMAGES.md
 
 # Recommendation quality vs EASE/ALS on real data; rewrites docs/QUALITY.md (several minutes).
 quality: install
@@ -64,3 +66,12 @@ benchmarks: install system-deps
 	$(PY) bench/load.py --json var/bench-load.json
 	$(PY) bench/load_report.py var/bench-load.json --out docs/BENCHMARKS.md
 	$(PY) bench/serve.py --out docs/SERVING.md
+
+# Lock files with hashes, one per deployable, from its requirements.txt pins (Python 3.11, Linux
+# x86_64 like the images). Re-run after changing a requirements.txt: tests/deploy/test_locks.py
+# says when a lock is stale. The images install them with `pip install --require-hashes`.
+LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make locks"
+locks: install
+	$(LOCK) bento/requirements.txt -o bento/requirements.lock
+	$(LOCK) gateway/requirements.txt -o gateway/requirements.lock

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build the three images with buildah, against local stand-ins for their base images:
-#   bento    bentoml build + bentoml containerize (--backend buildah); the model, trained from the
-#            seeded sample data in a throwaway BENTOML_HOME, travels in the image
+#   bento    bentoml build + bentoml containerize (--backend buildah) with bento/Dockerfile.j2:
+#            no model in the image; the model trained from the seeded sample data in a throwaway
+#            BENTOML_HOME is exported to MODEL_EXPORT for smoke.py to import at start
 #   gateway  gateway/Dockerfile (context: repository root)
 #   frontend frontend/Dockerfile (context: frontend/)
 # Layers are cached in the storage graphroot (see env.sh), so a second run is quick.
@@ -31,6 +32,10 @@ if ! { "$PYTHON" -m bento.datagen --out "$work/data" --seed 0 \
   tail -n 30 "$work/train.log" >&2
   exit 1
 fi
+mkdir -p "$(dirname "$MODEL_EXPORT")"
+rm -f "$MODEL_EXPORT"
+"$BENTOML" models export playlist_recommender:latest "$MODEL_EXPORT" >"$work/export.log" 2>&1 \
+  || { cat "$work/export.log" >&2; exit 1; }
 log "bentoml build"
 bento_tag=$("$BENTOML" build . --output tag 2>"$work/bento-build.log" | sed -n 's/^__tag__://p') \
   || { cat "$work/bento-build.log" >&2; exit 1; }
@@ -87,3 +92,6 @@ for old_id in "${previous_ids[@]}"; do
 done
 
 log "built $BENTO_IMAGE $GATEWAY_IMAGE $FRONTEND_IMAGE in $((SECONDS - started))s"
+for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE"; do
+  log "$(podman image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1 / 1e6}') $tag"
+done

@@ -67,16 +67,32 @@ def test_only_the_frontend_publishes_a_port_and_on_loopback_by_default():
     assert services["frontend"]["ports"] == ["127.0.0.1:8080:8080/tcp"]  # docker-compose v1 form
 
 
+ONE_SHOT = {"bento-model"}   # runs to completion before the Bento starts (the initContainer)
+
+
 def test_services_start_in_order_once_their_dependencies_are_healthy():
     for files, expected in ((COMPOSE_FILES[:1], {"gateway": {"bento"}, "frontend": {"gateway"}}),
                             (COMPOSE_FILES, {"gateway": {"bento", "postgres"},
                                              "frontend": {"gateway"}})):
         services = compose_config(files)["services"]
-        assert all(s["healthcheck"]["test"] for s in services.values())
+        assert all(s["healthcheck"]["test"] for name, s in services.items()
+                   if name not in ONE_SHOT)
         for name, dependencies in expected.items():
             depends_on = services[name]["depends_on"]
             assert set(depends_on) == dependencies
             assert {d["condition"] for d in depends_on.values()} == {"service_healthy"}
+        assert services["bento"]["depends_on"] == {
+            "bento-model": {"condition": "service_completed_successfully"}}
+
+
+def test_the_bento_serves_the_model_its_one_shot_import_put_in_a_shared_volume():
+    config = compose_config()
+    model, bento = config["services"]["bento-model"], config["services"]["bento"]
+    assert model["image"] == bento["image"] and model["network_mode"] == "none"
+    [home] = [m for m in bento["volumes"] if m.startswith("bento-home:")]
+    assert home in model["volumes"] and "bento-home" in config["volumes"]
+    assert bento["environment"]["BENTOML_HOME"] == model["environment"]["BENTOML_HOME"] \
+        == home.split(":")[1]
 
 
 def test_the_gateway_database_lives_on_a_named_volume():
