@@ -77,8 +77,10 @@ build gateway -f gateway/Dockerfile -t "$GATEWAY_IMAGE" .
 build frontend -f frontend/Dockerfile -t "$FRONTEND_IMAGE" frontend
 
 log "bentoml containerize $bento_tag (base $bento_base)"
-if ! "$BENTOML" containerize "$bento_tag" --backend buildah --opt pull-never --opt layers \
-    -t "$BENTO_IMAGE" >"$work/bento.log" 2>&1; then
+# From /: BentoML 1.4.40 resolves docker.dockerfile_template inside its temporary build context
+# and refuses a path outside the working directory, so the working directory must contain it.
+if ! (cd / && "$BENTOML" containerize "$bento_tag" --backend buildah --opt pull-never \
+    --opt layers -t "$BENTO_IMAGE") >"$work/bento.log" 2>&1; then
   tail -n 40 "$work/bento.log" >&2
   exit 1
 fi
