@@ -248,3 +248,17 @@ def ci_errors(text):
     if not re.search(r"pip install[^\n]* -r requirements-deploy.txt", manifests):
         errors.append("manifests: does not install requirements-deploy.txt alone")
     return errors
+
+
+def dependabot_errors(config, repo):
+    """Dependabot watches pip, Docker and Actions, in folders that hold what it updates."""
+    updates = {u["package-ecosystem"]: u for u in config.get("updates", [])}
+    errors = [f"no Dependabot updates for {kind}" for kind in ("pip", "docker", "github-actions")
+              if kind not in updates]
+    # Dependabot's pip support reads every *requirements*.txt file of a folder.
+    wants = {"pip": "*requirements*.txt", "docker": "Dockerfile"}
+    for kind, pattern in wants.items():
+        for folder in updates.get(kind, {}).get("directories", []):
+            if not list((repo / folder.lstrip("/")).glob(pattern)):
+                errors.append(f"{kind}: {folder} has no {pattern}")
+    return errors

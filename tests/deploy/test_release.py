@@ -4,6 +4,7 @@ namespace owner, CD gated on CI without training, supply chain, PR-based promoti
 import copy
 
 import pytest
+import yaml
 
 from tests.deploy import release_checks as rc
 from tests.deploy.manifests import OVERLAYS, REPO
@@ -188,3 +189,16 @@ def test_a_container_job_or_apt_in_the_manifest_job_fails():
         "test: runs inside a container job",
         "manifests: installs system packages",
         "manifests: does not install requirements-deploy.txt alone"]
+
+
+def test_dependabot_watches_pip_docker_and_actions_where_they_are():
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text())
+    assert rc.dependabot_errors(config, REPO) == []
+
+
+def test_dependabot_without_docker_or_with_a_wrong_folder_fails():
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text())
+    config["updates"] = [u for u in config["updates"] if u["package-ecosystem"] != "docker"]
+    config["updates"][0]["directories"].append("/frontend")
+    assert rc.dependabot_errors(config, REPO) == [
+        "no Dependabot updates for docker", "pip: /frontend has no *requirements*.txt"]
