@@ -13,7 +13,6 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///var/gateway.db"
     bento_url: str = "http://127.0.0.1:3000"
     bento_timeout_seconds: float = Field(1.0, gt=0, le=60)
-    gateway_data_dir: Path = Path("data/sample")
     cors_origins: str = ""
     spa_dir: Path | None = None
     log_level: str = "info"
