@@ -1,12 +1,13 @@
 """Load a data directory (users, playlists, likes; README "Data format") into the database.
 
-    python -m gateway.importer DIR [--database-url URL]
+    python -m gateway.importer DIR [--database-url URL] [--if-empty]
 
 Validated by the shared rules (datarules) before anything is written; then one transaction, so
 a failure leaves the database as it was. Re-running is safe: rows are matched by id, so users
 and playlists are updated, likes get the file's weight and time, nothing is deleted, and a
 retired playlist stays retired. Exit 0 on success, 2 on bad data (file:line: reason), 1 when
-the database is not migrated or unreachable.
+the database is not migrated or unreachable. `--if-empty` imports only into a database without
+users, playlists and likes (how `make run` and the dev deployments seed the sample once).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from datarules import DataError, Dataset, load_dataset
 from gateway.migrations_state import SchemaNotReady, check_schema
 from gateway.settings import Settings
-from gateway.store import make_engine
+from gateway.store import Store, make_engine
 from gateway.tables import likes, playlist_tags, playlists, users
 
 BATCH = 5000
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("data_dir", type=Path, help="directory with interactions.csv, "
                                                     "playlists.csv and users.csv")
     parser.add_argument("--database-url", help="default: DATABASE_URL or the gateway default")
+    parser.add_argument("--if-empty", action="store_true",
+                        help="do nothing when the database already holds data")
     args = parser.parse_args(argv)
     try:
         dataset = load_dataset(args.data_dir)
@@ -84,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(settings.sqlalchemy_url)
     try:
         check_schema(engine)
+        if args.if_empty and not Store(engine).is_empty():
+            print(f"the database already holds data: {args.data_dir} not imported")
+            return 0
         counts = import_dataset(engine, dataset)
     except SchemaNotReady as err:
         print(f"error: {err}", file=sys.stderr)
