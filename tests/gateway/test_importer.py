@@ -1,12 +1,17 @@
 """`python -m gateway.importer DIR` as an operator runs it: exit codes, messages, re-runs."""
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.conftest import run_module
-from tests.procs import migrate_database
+from tests.procs import REPO_ROOT, migrate_database
 
 pytestmark = pytest.mark.slow
 
@@ -39,3 +44,22 @@ def test_missing_directory_is_exit_2(tmp_path):
     result = run_module("gateway.importer", str(tmp_path / "nowhere"), "--database-url",
                         f"sqlite:///{tmp_path}/x.db", check=False)
     assert result.returncode == 2 and "interactions.csv: required file not found" in result.stderr
+
+
+def test_the_gateway_runs_from_its_image_contents_alone(tmp_path, tiny_data_dir):
+    """What gateway/Dockerfile ships (gateway/, alembic.ini, the installed datarules) is enough
+    to migrate, import and load the app: nothing is taken from bento/."""
+    for name in ("gateway", "datarules"):
+        shutil.copytree(REPO_ROOT / name, tmp_path / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO_ROOT / "alembic.ini", tmp_path)
+    env = {"PATH": os.environ["PATH"], "DATABASE_URL": f"sqlite:///{tmp_path}/image.db"}
+    bin_dir = Path(sys.executable).parent
+    for command in ([str(bin_dir / "alembic"), "upgrade", "head"],
+                    [sys.executable, "-m", "gateway.importer", str(tiny_data_dir)],
+                    [sys.executable, "-c", "import sys, gateway.main, gateway.export; "
+                                           "assert not [m for m in sys.modules "
+                                           "if m.split('.')[0] == 'bento'], 'imports bento'"]):
+        result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
