@@ -1,6 +1,8 @@
 """Recommendations from the Bento, with the user's likes as history, plus the model info."""
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
@@ -11,6 +13,7 @@ from gateway.schemas import (K, ModelInfo, Recommendations, SeedRecommendationRe
 from gateway.store import Store
 from gateway.bento_client import BentoClient
 
+log = logging.getLogger("gateway")
 router = APIRouter(tags=["recommendations"])
 # Recent likes say most about current taste and keep the Bento request small.
 MAX_HISTORY = 500
@@ -38,8 +41,10 @@ async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id:
     ask_k, exclude = ask_for(k, retired)
     answer = await bento.recommend(history, ask_k, exclude)
     unknown = answer.get("unknown", [])
-    if unknown:
+    if unknown:  # playlists added since the last training: fine, but worth seeing
         metrics.unknown_playlists.labels("model").inc(len(unknown))
+        log.info("history holds playlists the model does not know",
+                 extra={"playlist_ids": unknown[:20], "count": len(unknown)})
     items = await enrich(store, metrics, answer["items"], set(retired))
     return {"user_id": user_id, "strategy": answer["strategy"], "model": answer["model"],
             "unknown": unknown, "items": items[:k]}

@@ -67,6 +67,10 @@ def tiny_data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+# What the fake model was "trained" on: pl9 is missing from the catalogue, new playlists from it.
+FAKE_MODEL_ITEMS = {"pl1", "pl2", "pl3", "pl4", "pl5", "pl9"}
+
+
 class FakeBento:
     """A stand-in for the Bento's HTTP API that records what the gateway sent."""
 
@@ -89,9 +93,11 @@ class FakeBento:
             items = [{"playlist_id": pid, "score": 1.0 / rank, "because": history[:1]}
                      for rank, pid in enumerate(["pl2", "pl4", "pl1", "pl3", "pl9"], 1)
                      if pid not in history and pid not in exclude][:body["k"]]
+            known = [pid for pid in history if pid in FAKE_MODEL_ITEMS]
             return httpx.Response(200, json={
-                "items": items, "strategy": "personalized" if history else "popular",
-                "unknown": [], "model": "playlist_recommender:fake"})
+                "items": items, "strategy": "personalized" if known else "popular",
+                "unknown": [pid for pid in history if pid not in FAKE_MODEL_ITEMS],
+                "model": "playlist_recommender:fake"})
         if path == "/similar":
             if body["playlist_id"] == "pl5":
                 return httpx.Response(404, json={"detail": "unknown playlist 'pl5'"})

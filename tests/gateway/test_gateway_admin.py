@@ -131,3 +131,15 @@ def test_every_id_the_api_accepts_exports_trains_and_is_addressable(client, tmp_
         (edge_id, edge_id) for edge_id in EDGE_IDS}
     run_module("bento.train", "--data", str(tmp_path / "out"), "--no-eval",
                env={"BENTOML_HOME": str(tmp_path / "bentoml")})
+
+
+def test_a_playlist_the_model_does_not_know_is_liked_shown_and_counted(client, caplog):
+    client.post("/api/playlists", json={"id": "pl-fresh", "name": "Fresh"})
+    assert client.put("/api/users/u3/likes/pl-fresh").status_code == 200
+    browse = client.get("/api/playlists", params={"q": "fresh"}).json()
+    assert [p["id"] for p in browse["items"]] == ["pl-fresh"]
+    answer = client.get("/api/users/u3/recommendations").json()
+    assert answer["unknown"] == ["pl-fresh"] and answer["strategy"] == "popular"
+    assert 'gateway_unknown_playlists_total{side="model"} 1.0' in client.get("/metrics").text
+    logged = next(r for r in caplog.records if "model does not know" in r.getMessage())
+    assert logged.playlist_ids == ["pl-fresh"]
