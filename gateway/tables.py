@@ -35,8 +35,9 @@ playlists = Table(
     Column("like_count", Integer, nullable=False, default=0, server_default=text("0")),
     # Unix seconds when an admin retired it; retired playlists are never recommended or browsed.
     Column("retired_at", Float, nullable=True),
-    Index("ix_playlists_like_count", "like_count"),
-    Index("ix_playlists_retired_at", "retired_at"),
+    # Browse (active ones, most liked first) reads the first rows of this index and stops;
+    # the retired ids for every recommendation request are its other end.
+    Index("ix_playlists_browse", "retired_at", "like_count", "id"),
 )
 
 playlist_tags = Table(

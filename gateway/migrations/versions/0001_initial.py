@@ -33,8 +33,7 @@ def upgrade() -> None:
         sa.Column("retired_at", sa.Float(), nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_playlists"),
     )
-    op.create_index("ix_playlists_like_count", "playlists", ["like_count"])
-    op.create_index("ix_playlists_retired_at", "playlists", ["retired_at"])
+    op.create_index("ix_playlists_browse", "playlists", ["retired_at", "like_count", "id"])
     op.create_table(
         "playlist_tags",
         sa.Column("playlist_id", ID, nullable=False),
