@@ -1,5 +1,6 @@
 """`make run`'s launcher end to end: an empty model store is trained, the database migrated and
-the sample imported, the Bento and the gateway come up on loopback with the UI, a like changes recommendations, and Ctrl-C stops both."""
+the sample imported, the Bento and the gateway come up on loopback with the UI, a like changes
+recommendations, and Ctrl-C stops both."""
 from __future__ import annotations
 
 import os
