@@ -21,17 +21,9 @@ from bento.recsys.model import ItemItemModel
 MODEL_TAG = os.environ.get("RECOMMENDER_MODEL", "playlist_recommender:latest")
 MAX_IDS = 2000
 
-
-def valid_id(value: str) -> str:
-    """The shared id rule (datarules): the same ids the gateway and the trainer accept."""
-    reason = datarules.id_problem(value)
-    if reason:
-        raise ValueError(reason)
-    return value
-
-
+# The shared id rule (datarules): the same ids the gateway and the trainer accept.
 PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=datarules.MAX_ID_LENGTH),
-                       AfterValidator(valid_id)]
+                       AfterValidator(datarules.raising(datarules.id_problem))]
 TopK = Annotated[int, Field(ge=1, le=100, description="how many items to return (1..100)")]
 
 

@@ -5,7 +5,7 @@ from datarules.csvformat import (COLUMNS, INTERACTIONS, PLAYLISTS, USERS, DataEr
                                  Playlist, load_dataset, write_csv_atomic, write_dataset)
 from datarules.rules import (MAX_DESCRIPTION_LENGTH, MAX_ID_LENGTH, MAX_NAME_LENGTH, MAX_TAGS,
                              MAX_TAG_LENGTH, description_problem, id_problem, looks_like_formula,
-                             name_problem, normalize_tag, tag_problem, tags_problem,
+                             name_problem, normalize_tag, raising, tag_problem, tags_problem,
                              tracks_problem)
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "load_dataset", "write_csv_atomic", "write_dataset",
     "MAX_DESCRIPTION_LENGTH", "MAX_ID_LENGTH", "MAX_NAME_LENGTH", "MAX_TAGS", "MAX_TAG_LENGTH",
     "description_problem", "id_problem", "looks_like_formula", "name_problem", "normalize_tag",
+    "raising",
     "tag_problem", "tags_problem", "tracks_problem",
 ]

@@ -7,6 +7,7 @@ reason string for a bad value, `None` for a good one, so callers word errors the
 from __future__ import annotations
 
 import re
+from typing import Any, Callable
 
 MAX_ID_LENGTH = 128
 MAX_NAME_LENGTH = 200
@@ -21,6 +22,18 @@ FORMULA_AFTER_MINUS = ("=", "+", "@", "(")
 RESERVED_IDS = (".", "..")
 CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 MULTILINE_ALLOWED = str.maketrans("", "", "\n\t")
+
+
+def raising(problem: Callable[[Any], str | None]) -> Callable[[Any], Any]:
+    """A check as a validator: returns the value, or raises ValueError(reason) (the shape
+    pydantic's AfterValidator takes, for the API's request types)."""
+    def check(value):
+        reason = problem(value)
+        if reason:
+            raise ValueError(reason)
+        return value
+    check.__name__ = problem.__name__.replace("_problem", "")
+    return check
 
 
 def looks_like_formula(value: str) -> bool:

@@ -12,12 +12,7 @@ import datarules
 
 def rule(problem: Callable[[Any], str | None]) -> AfterValidator:
     """A pydantic validator from one of the shared rules (the rule's reason is the message)."""
-    def check(value):
-        reason = problem(value)
-        if reason:
-            raise ValueError(reason)
-        return value
-    return AfterValidator(check)
+    return AfterValidator(datarules.raising(problem))
 
 
 # Ids: the shared rule (docs/ARCHITECTURE.md "Identifiers"); lengths repeated for OpenAPI only.

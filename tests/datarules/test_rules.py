@@ -103,3 +103,10 @@ def test_what_loads_writes_and_loads_back_the_same(tmp_path):
     assert dataset.users == users
     assert list(dataset.playlists.values()) == playlists
     assert list(zip(dataset.user_ids, dataset.playlist_ids)) == [(u, p) for u, p, *_ in likes]
+
+
+def test_raising_turns_a_check_into_a_validator():
+    valid_id = datarules.raising(datarules.id_problem)
+    assert valid_id("u1") == "u1"
+    with pytest.raises(ValueError, match="must not contain '/'"):
+        valid_id("../x")
