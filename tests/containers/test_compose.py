@@ -100,9 +100,12 @@ def test_the_gateway_database_lives_on_a_named_volume():
     source, target, _mode = mount.split(":")  # docker-compose v1 renders volume:path:mode
     assert source in config["volumes"]
     assert gateway["environment"]["DATABASE_URL"] == f"sqlite:///{target}/gateway.db"
-    postgres = compose_config(COMPOSE_FILES)
-    assert postgres["services"]["gateway"]["environment"]["DATABASE_URL"].startswith(
-        "postgresql://gateway:only-for-validation@postgres:5432/")
+    services = compose_config(COMPOSE_FILES)["services"]
+    for name, role in (("migrate", "playlists_migrator:m-validation"),
+                       ("seed", "playlists_gateway:g-validation"),
+                       ("gateway", "playlists_gateway:g-validation")):
+        assert services[name]["environment"]["DATABASE_URL"].startswith(
+            f"postgresql://{role}@postgres:5432/"), name
 
 
 def test_dockerfiles_start_from_the_bases_the_stand_ins_provide():

@@ -3,6 +3,7 @@ real PostgreSQL, the gateway refuses an unmigrated database, and on PostgreSQL t
 reads and writes rows but cannot change the schema."""
 from __future__ import annotations
 
+import os
 import subprocess
 
 import pytest
@@ -21,6 +22,7 @@ from tests.gateway.conftest import alembic_config, as_transport, migrate
 from tests.procs import REPO_ROOT
 
 ROLES_SQL = REPO_ROOT / "gateway" / "migrations" / "roles.sql"
+INIT_ROLES = REPO_ROOT / "gateway" / "migrations" / "init-roles.sh"
 
 
 def engine_for(database_url: str):
@@ -71,15 +73,20 @@ def psql(url: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def role_urls(postgres_url):
-    """A fresh database with the roles of gateway/migrations/roles.sql: (migrator, runtime)."""
+    """A fresh database with the roles of gateway/migrations/roles.sql, made by the compose init
+    script: (migrator URL, runtime URL)."""
     admin = postgres_url
     base = admin.rsplit("/", 1)[0]
     host = base.split("@", 1)[1]
     psql(admin, "-c", "DROP DATABASE IF EXISTS roles_test", "-c",
          "DROP ROLE IF EXISTS playlists_migrator", "-c", "DROP ROLE IF EXISTS playlists_gateway",
          "-c", "CREATE DATABASE roles_test")
-    psql(f"{base}/roles_test", "-v", "migrator_password=m-secret", "-v",
-         "gateway_password=g-secret", "-f", str(ROLES_SQL))
+    # The compose init script, which runs roles.sql, as the postgres image would run it.
+    address, port = host.rsplit(":", 1)
+    subprocess.run(["sh", str(INIT_ROLES)], check=True, capture_output=True, env={
+        **os.environ, "POSTGRES_USER": "postgres", "POSTGRES_DB": "roles_test",
+        "PGHOST": address, "PGPORT": port, "ROLES_SQL": str(ROLES_SQL),
+        "MIGRATOR_PASSWORD": "m-secret", "GATEWAY_DB_PASSWORD": "g-secret"})
     yield (f"postgresql://playlists_migrator:m-secret@{host}/roles_test",
            f"postgresql://playlists_gateway:g-secret@{host}/roles_test")
     psql(admin, "-c", "DROP DATABASE roles_test WITH (FORCE)", "-c",
