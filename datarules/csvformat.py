@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from datarules.rules import (TAG_SEPARATOR, description_problem, id_problem, name_problem,
-                             normalize_tag, tag_problem)
+                             normalize_tag, tags_problem)
 
 INTERACTIONS = "interactions.csv"
 PLAYLISTS = "playlists.csv"
@@ -91,12 +91,12 @@ def check_description(value: str, path: Path, line: int) -> str:
 
 def check_tags(value: str, path: Path, line: int) -> list[str]:
     """`a|b|c`, normalized to lower case, duplicates dropped in order."""
-    tags = [normalize_tag(tag) for tag in value.split(TAG_SEPARATOR) if tag.strip()]
-    for tag in tags:
-        problem = tag_problem(tag)
-        if problem:
-            raise DataError(path, line, f"tag {tag[:30]!r} {problem}")
-    return list(dict.fromkeys(tags))
+    tags = list(dict.fromkeys(normalize_tag(tag) for tag in value.split(TAG_SEPARATOR)
+                              if tag.strip()))
+    problem = tags_problem(tags)
+    if problem:
+        raise DataError(path, line, problem)
+    return tags
 
 
 def parse_weight(value: str, path: Path, line: int) -> float:

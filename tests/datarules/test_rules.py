@@ -110,3 +110,10 @@ def test_raising_turns_a_check_into_a_validator():
     assert valid_id("u1") == "u1"
     with pytest.raises(ValueError, match="must not contain '/'"):
         valid_id("../x")
+
+
+def test_data_files_hold_at_most_the_tags_the_api_takes(tmp_path):
+    tags = "|".join(f"t{n}" for n in range(51))
+    data = write(tmp_path, "user_id,playlist_id\nu1,p1\n", f"playlist_id,name,tags\np1,A,{tags}\n")
+    with pytest.raises(DataError, match=r"playlists.csv:2: more than 50 tags"):
+        load_dataset(data)
