@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.procs import bentoml_serve, free_port, uvicorn_gateway  # noqa: E402
+from tests.procs import (bentoml_serve, free_port, prepare_database,  # noqa: E402
+                         uvicorn_gateway)
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -46,9 +47,10 @@ def measure(args: argparse.Namespace, workdir: Path) -> None:
         prepare_model(workdir, args.data)
     logs = workdir / "logs"
     bento = bentoml_serve(home, free_port(), logs / "bento.log")
+    database_url = f"sqlite:///{workdir}/gateway.db"
+    prepare_database(database_url, data_dir)
     gateway = uvicorn_gateway(free_port(), logs / "gateway.log", env={
-        "BENTO_URL": bento.url, "DATABASE_URL": f"sqlite:///{workdir}/gateway.db",
-        "GATEWAY_DATA_DIR": str(data_dir), "LOG_LEVEL": "warning"})
+        "BENTO_URL": bento.url, "DATABASE_URL": database_url, "LOG_LEVEL": "warning"})
     try:
         with httpx.Client(timeout=10) as client:
             user_id = client.get(f"{gateway.url}/api/users").json()["items"][0]["id"]

@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.gateway_overhead import prepare_model  # noqa: E402
 from bench.loadgen import run_load  # noqa: E402
 from tests.frontend.nginx_proc import start_nginx  # noqa: E402
-from tests.procs import bentoml_serve, free_port, uvicorn_gateway  # noqa: E402
+from tests.procs import (bentoml_serve, free_port, prepare_database,  # noqa: E402
+                         uvicorn_gateway)
 
 USERS = 200  # distinct listeners cycled through, so no single cache line answers everything
 TARGETS = ("bento", "gateway", "nginx")
@@ -129,9 +130,10 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         bento = bentoml_serve(home, free_port(), logs / "bento.log",
                               env={"BENTO_WORKERS": str(args.bento_workers)})
         servers.append(bento)
+        database_url = f"sqlite:///{workdir}/gateway.db"
+        prepare_database(database_url, data_dir)
         gateway = uvicorn_gateway(free_port(), logs / "gateway.log", workers=args.gateway_workers,
-                                  env={"BENTO_URL": bento.url, "GATEWAY_DATA_DIR": str(data_dir),
-                                       "DATABASE_URL": f"sqlite:///{workdir}/gateway.db",
+                                  env={"BENTO_URL": bento.url, "DATABASE_URL": database_url,
                                        "LOG_LEVEL": "warning"})
         servers.append(gateway)
         nginx = start_nginx(gateway.url, free_port(), logs / "nginx.log")

@@ -12,16 +12,18 @@ from typing import Annotated, Literal
 
 import bentoml
 import numpy as np
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.responses import JSONResponse
 
+import datarules
 from bento.recsys.model import ItemItemModel
 
 MODEL_TAG = os.environ.get("RECOMMENDER_MODEL", "playlist_recommender:latest")
 MAX_IDS = 2000
 
-PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                              pattern=r"^[^\x00-\x1f\x7f]+$")]
+# The shared id rule (datarules): the same ids the gateway and the trainer accept.
+PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=datarules.MAX_ID_LENGTH),
+                       AfterValidator(datarules.raising(datarules.id_problem))]
 TopK = Annotated[int, Field(ge=1, le=100, description="how many items to return (1..100)")]
 
 

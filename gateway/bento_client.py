@@ -128,8 +128,11 @@ class BentoClient:
         log.warning("bento call failed", extra={"endpoint": endpoint, "kind": kind,
                                                 "reason": str(reason)[:300]})
 
-    async def recommend(self, history: list[str], k: int) -> dict:
-        return await self.call("POST", "/recommend", {"history": history, "k": k})
+    async def recommend(self, history: list[str], k: int, exclude: list[str] = ()) -> dict:
+        body = {"history": history, "k": k}
+        if exclude:
+            body["exclude"] = list(exclude)
+        return await self.call("POST", "/recommend", body)
 
     async def similar(self, playlist_id: str, k: int) -> dict:
         return await self.call("POST", "/similar", {"playlist_id": playlist_id, "k": k})

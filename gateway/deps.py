@@ -1,13 +1,17 @@
 """Shared resources created by the lifespan, handed to routes as dependencies."""
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway.bento_client import BentoClient
+from gateway.observability import Metrics
 from gateway.store import Store
+
+log = logging.getLogger("gateway")
 
 
 def get_store(request: Request) -> Store:
@@ -18,21 +22,37 @@ def get_bento(request: Request) -> BentoClient:
     return request.app.state.bento
 
 
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 BentoDep = Annotated[BentoClient, Depends(get_bento)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-async def enrich(store: Store, bento_items: list[dict]) -> list[dict]:
-    """Bento items plus catalogue names and tags; items the catalogue lacks are dropped."""
+async def enrich(store: Store, metrics: Metrics, bento_items: list[dict],
+                 retired: set[str] = frozenset()) -> list[dict]:
+    """Bento items plus catalogue names and tags, retired playlists left out. An item the
+    catalogue lacks is still shown (by its id), logged and counted: a sign that the model
+    and the database disagree."""
     wanted = [item["playlist_id"] for item in bento_items]
     wanted += [because for item in bento_items for because in item.get("because", [])]
     catalogue = store.cached_playlists(wanted)
     if len(catalogue) < len(set(wanted)):
         catalogue = await run_in_threadpool(store.playlists_by_id, wanted)
+    missing = [item["playlist_id"] for item in bento_items
+               if item["playlist_id"] not in catalogue]
+    if missing:
+        metrics.unknown_playlists.labels("catalogue").inc(len(missing))
+        log.warning("the model recommends playlists the catalogue lacks",
+                    extra={"playlist_ids": missing[:20], "count": len(missing)})
     enriched = []
     for item in bento_items:
-        entry = catalogue.get(item["playlist_id"])
-        if entry is None:
+        playlist_id = item["playlist_id"]
+        entry = catalogue.get(playlist_id) or {"id": playlist_id, "name": playlist_id,
+                                               "description": "", "tags": [], "tracks": None}
+        if playlist_id in retired or entry.get("retired_at") is not None:
             continue
         enriched.append({
             "playlist_id": entry["id"], "name": entry["name"],

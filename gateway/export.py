@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bento.recsys.dataio import write_dataset
+from datarules import write_dataset
 from gateway.settings import Settings
 from gateway.store import Store, make_engine
 

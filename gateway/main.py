@@ -1,4 +1,5 @@
-"""The FastAPI app: settings, lifespan (DB engine, Bento client, first-start import), routes."""
+"""The FastAPI app: settings, lifespan (DB engine checked at the migrated schema, Bento client),
+routes. Data arrives by `python -m gateway.importer` and the API, never at start."""
 from __future__ import annotations
 
 import json
@@ -10,13 +11,13 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
-from bento.recsys.dataio import load_dataset
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
 from gateway.limits import BodyLimitMiddleware
+from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.routers import likes, playlists, recommendations, system, users
 from gateway.settings import Settings
@@ -26,28 +27,6 @@ from gateway.store import Conflict, NotFound, Store, make_engine
 log = logging.getLogger("gateway")
 # The largest legitimate body is a user or a seed request of a few hundred bytes; nginx allows 64k.
 MAX_BODY_BYTES = 64 * 1024
-
-
-def import_if_empty(store: Store, settings: Settings) -> None:
-    """First start only: load GATEWAY_DATA_DIR into an empty database, all or nothing."""
-    store.create_schema()
-    if not store.is_empty():
-        return
-    data_dir = settings.gateway_data_dir
-    if not (data_dir / "interactions.csv").is_file():
-        log.warning("empty database and no data to import", extra={"data_dir": str(data_dir)})
-        return
-    dataset = load_dataset(data_dir)  # a DataError stops startup with file:line and reason
-    for warning in dataset.warnings:
-        log.warning(warning)
-    try:
-        counts = store.import_dataset(dataset)
-    except IntegrityError:
-        if store.is_empty():
-            raise
-        log.info("another process imported the data first")
-        return
-    log.info("imported data", extra={"data_dir": str(data_dir), **counts})
 
 
 class AsciiJSONResponse(JSONResponse):
@@ -104,7 +83,12 @@ def create_app(settings: Settings | None = None,
         engine = make_engine(settings.sqlalchemy_url, settings.database_pool_size,
                              settings.database_max_overflow)
         store = Store(engine)
-        await run_in_threadpool(import_if_empty, store, settings)
+        try:
+            # A schema at another revision stops the start with the fix, not 500s at first use.
+            await run_in_threadpool(check_schema, engine)
+        except BaseException:
+            engine.dispose()
+            raise
         async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http:
             app.state.store = store
             app.state.bento = BentoClient(bento_transport or http, metrics)
@@ -124,7 +108,7 @@ def create_app(settings: Settings | None = None,
     app.add_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
-                           allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
                            allow_headers=["content-type", "x-request-id"],
                            expose_headers=["x-request-id"])
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)

@@ -66,6 +66,12 @@ class Metrics:
         self.upstream_errors = Counter("gateway_upstream_errors_total",
                                        "Failed calls to the Bento by kind",
                                        ["endpoint", "kind"], registry=self.registry)
+        # side="catalogue": the Bento named a playlist the database lacks (shown by its id);
+        # side="model": a listener's history holds playlists the model was not trained on.
+        self.unknown_playlists = Counter(
+            "gateway_unknown_playlists_total",
+            "Playlist ids one side knows and the other does not", ["side"],
+            registry=self.registry)
 
 
 class ObservabilityMiddleware:

@@ -1,35 +1,44 @@
 """Request and response shapes at the edge; validation lives in the types."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Callable, Literal
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StringConstraints,
+                      model_validator)
 
-from bento.recsys.dataio import looks_like_formula
+import datarules
 
-# Ids: 1..128 characters, no control characters (docs/ARCHITECTURE.md "Identifiers").
-ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]+$"
-ID_RULES = {"min_length": 1, "max_length": 128, "pattern": ID_PATTERN}
-Id = Annotated[str, StringConstraints(**ID_RULES)]
-UserIdPath = Annotated[str, Path(**ID_RULES, description="user id")]
-PlaylistIdPath = Annotated[str, Path(**ID_RULES, description="playlist id")]
+
+def rule(problem: Callable[[Any], str | None]) -> AfterValidator:
+    """A pydantic validator from one of the shared rules (the rule's reason is the message)."""
+    return AfterValidator(datarules.raising(problem))
+
+
+# Ids: the shared rule (docs/ARCHITECTURE.md "Identifiers"); lengths repeated for OpenAPI only.
+ID_DOC = {"min_length": 1, "max_length": datarules.MAX_ID_LENGTH}
+Id = Annotated[str, StringConstraints(**ID_DOC), rule(datarules.id_problem)]
+UserIdPath = Annotated[str, Path(**ID_DOC, description="user id"), rule(datarules.id_problem)]
+PlaylistIdPath = Annotated[str, Path(**ID_DOC, description="playlist id"),
+                           rule(datarules.id_problem)]
 K = Annotated[int, Query(ge=1, le=100, description="how many items (1..100)")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
 SearchText = Annotated[str | None, Query(max_length=200, description="substring, any case")]
 TagText = Annotated[str | None, Query(min_length=1, max_length=200)]
-
-
-def not_a_formula(name: str) -> str:
-    """Names go back out to CSV on export; refuse what a spreadsheet would execute."""
-    if looks_like_formula(name):
-        raise ValueError("name must not start with =, +, @ or -= (spreadsheet formula)")
-    return name
-
-
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
-                                        pattern=ID_PATTERN), AfterValidator(not_a_formula)]
+# Names are trimmed first (a form field's stray space is no mistake), then the shared rule.
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                        max_length=datarules.MAX_NAME_LENGTH),
+                 rule(datarules.name_problem)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True,
+                                               max_length=datarules.MAX_DESCRIPTION_LENGTH),
+                        rule(datarules.description_problem)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
+                                       max_length=datarules.MAX_TAG_LENGTH),
+                rule(datarules.tag_problem)]
+Tags = Annotated[list[Tag], Field(max_length=datarules.MAX_TAGS),
+                 AfterValidator(lambda tags: list(dict.fromkeys(tags)))]
+Tracks = Annotated[int, Field(ge=0, lt=10**9)]
 
 
 class User(BaseModel):
@@ -50,6 +59,38 @@ class Playlist(BaseModel):
     tags: list[str]
     tracks: int | None
     like_count: int
+    retired_at: float | None = Field(None, description="unix seconds; set once retired")
+
+
+class PlaylistCreate(BaseModel):
+    """A new catalogue entry; the id is generated when not given."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: Id | None = None
+    name: Name
+    description: Description = ""
+    tags: Tags = []
+    tracks: Tracks | None = None
+
+
+class PlaylistUpdate(BaseModel):
+    """Only the fields sent change; `tracks: null` means "unknown"."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    description: Description | None = None
+    tags: Tags | None = None
+    tracks: Tracks | None = None
+
+    @model_validator(mode="after")
+    def no_null_text(self) -> PlaylistUpdate:
+        for field_name in ("name", "description", "tags"):
+            if field_name in self.model_fields_set and getattr(self, field_name) is None:
+                raise ValueError(f"{field_name} must not be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
 
 
 class Page(BaseModel):

@@ -17,7 +17,6 @@ class Settings(BaseSettings):
     database_max_overflow: int = Field(5, ge=0, le=100)
     bento_url: str = "http://127.0.0.1:3000"
     bento_timeout_seconds: float = Field(1.0, gt=0, le=60)
-    gateway_data_dir: Path = Path("data/sample")
     cors_origins: str = ""
     spa_dir: Path | None = None
     log_level: str = "info"

@@ -6,14 +6,16 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import Engine, create_engine, event, exists, func, insert, select
+from sqlalchemy import Engine, create_engine, event, exists, func, insert, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from bento.recsys.dataio import Dataset, Playlist
-from gateway.tables import likes, metadata, playlist_tags, playlists, users
+from datarules import Playlist
+from gateway.tables import likes, playlist_tags, playlists, users
 
-IMPORT_BATCH = 5000
+# How long enrichment trusts its copy of names and tags (edits made through another replica
+# show up within this); retirements are read from the database on every request instead.
+CATALOGUE_TTL_SECONDS = 60.0
 
 
 class NotFound(LookupError):
@@ -25,7 +27,7 @@ class NotFound(LookupError):
 
 
 class Conflict(ValueError):
-    """An id that is already taken."""
+    """An id that is already taken, or a change the item's state forbids."""
 
 
 def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
@@ -64,11 +66,9 @@ def contains(column, text: str):
 class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
-        # Playlists never change through the API, so enrichment reads them once, then from here.
+        # Names and tags for enriching Bento answers, refreshed every CATALOGUE_TTL_SECONDS.
         self._catalogue: dict[str, dict] = {}
-
-    def create_schema(self) -> None:
-        metadata.create_all(self.engine)
+        self._catalogue_loaded = time.monotonic()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -79,26 +79,12 @@ class Store:
             return not any(conn.execute(select(exists().select_from(table))).scalar()
                            for table in (users, playlists, likes))
 
-    # -- import / export -------------------------------------------------------------------
+    def forget_catalogue(self) -> None:
+        """Drop cached names and tags (after an edit through this process)."""
+        self._catalogue = {}
+        self._catalogue_loaded = time.monotonic()
 
-    def import_dataset(self, dataset: Dataset) -> dict[str, int]:
-        """Bulk-insert a whole dataset in one transaction: all of it or nothing."""
-        tag_rows = [{"playlist_id": p.id, "tag": tag, "position": position}
-                    for p in dataset.playlists.values() for position, tag in enumerate(p.tags)]
-        tables = [
-            (users, [{"id": uid, "name": name} for uid, name in dataset.users.items()]),
-            (playlists, [{"id": p.id, "name": p.name, "description": p.description,
-                          "tracks": p.tracks} for p in dataset.playlists.values()]),
-            (playlist_tags, tag_rows),
-            (likes, [{"user_id": u, "playlist_id": p, "weight": w, "liked_at": t}
-                     for u, p, w, t in zip(dataset.user_ids, dataset.playlist_ids,
-                                           dataset.weights, dataset.timestamps)]),
-        ]
-        with self.engine.begin() as conn:
-            for table, rows in tables:
-                for start in range(0, len(rows), IMPORT_BATCH):
-                    conn.execute(insert(table), rows[start:start + IMPORT_BATCH])
-        return {table.name: len(rows) for table, rows in tables}
+    # -- export ----------------------------------------------------------------------------
 
     def export_rows(self) -> tuple[dict[str, str], list[Playlist], list[tuple]]:
         """Users, playlists and likes in the shapes `dataio.write_dataset` takes."""
@@ -163,19 +149,17 @@ class Store:
 
     def list_playlists(self, q: str | None, tag: str | None, limit: int,
                        offset: int) -> tuple[list[dict], int]:
-        """Most liked first; `q` searches name and description, `tag` filters exactly."""
-        where = []
+        """Most liked first, retired ones hidden; `q` searches name and description, `tag`
+        filters exactly. The order reads the maintained `like_count`, never the likes table."""
+        where = [playlists.c.retired_at.is_(None)]
         if q:
             where.append(contains(playlists.c.name, q) | contains(playlists.c.description, q))
         if tag:
             where.append(exists().where(playlist_tags.c.playlist_id == playlists.c.id,
                                         playlist_tags.c.tag == tag.lower()))
-        counts = (select(likes.c.playlist_id, func.count().label("n"))
-                  .group_by(likes.c.playlist_id).subquery())
-        like_count = func.coalesce(counts.c.n, 0).label("like_count")
-        query = (select(playlists, like_count)
-                 .outerjoin(counts, counts.c.playlist_id == playlists.c.id).where(*where)
-                 .order_by(like_count.desc(), playlists.c.id).limit(limit).offset(offset))
+        query = (select(playlists).where(*where)
+                 .order_by(playlists.c.like_count.desc(), playlists.c.id)
+                 .limit(limit).offset(offset))
         with self.engine.connect() as conn:
             total = conn.execute(
                 select(func.count()).select_from(playlists).where(*where)).scalar()
@@ -183,17 +167,25 @@ class Store:
             return self._with_tags(conn, rows), total
 
     def get_playlist(self, playlist_id: str) -> dict:
-        like_count = (select(func.count()).where(likes.c.playlist_id == playlists.c.id)
-                      .scalar_subquery())
+        """Retired playlists too (a listener's likes may show them), with `retired_at` set."""
         with self.engine.connect() as conn:
-            row = conn.execute(select(playlists, like_count.label("like_count"))
-                               .where(playlists.c.id == playlist_id)).mappings().first()
+            row = conn.execute(select(playlists).where(playlists.c.id == playlist_id)
+                               ).mappings().first()
             if row is None:
                 raise NotFound("playlist", playlist_id)
             return self._with_tags(conn, [dict(row)])[0]
 
+    def retired_ids(self) -> list[str]:
+        """Every retired playlist id, most recently retired first (an indexed scan)."""
+        with self.engine.connect() as conn:
+            return list(conn.execute(
+                select(playlists.c.id).where(playlists.c.retired_at.is_not(None))
+                .order_by(playlists.c.retired_at.desc(), playlists.c.id)).scalars())
+
     def playlists_by_id(self, playlist_ids: Iterable[str]) -> dict[str, dict]:
-        """Catalogue entries (without like counts) for enriching Bento answers."""
+        """Catalogue entries for enriching Bento answers (cached; counts may be stale)."""
+        if time.monotonic() - self._catalogue_loaded > CATALOGUE_TTL_SECONDS:
+            self.forget_catalogue()
         wanted = list(dict.fromkeys(playlist_ids))
         missing = [playlist_id for playlist_id in wanted if playlist_id not in self._catalogue]
         if missing:
@@ -209,8 +201,11 @@ class Store:
                 if playlist_id in self._catalogue}
 
     def tag_counts(self) -> list[dict]:
+        """Tags of the playlists one can browse (retired ones do not count)."""
         count = func.count().label("count")
-        query = (select(playlist_tags.c.tag, count).group_by(playlist_tags.c.tag)
+        query = (select(playlist_tags.c.tag, count)
+                 .join(playlists, playlists.c.id == playlist_tags.c.playlist_id)
+                 .where(playlists.c.retired_at.is_(None)).group_by(playlist_tags.c.tag)
                  .order_by(count.desc(), playlist_tags.c.tag))
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query).mappings()]
@@ -234,30 +229,53 @@ class Store:
             return history
 
     def user_likes(self, user_id: str) -> list[dict]:
-        counts = (select(func.count()).where(likes.c.playlist_id == playlists.c.id)
-                  .correlate(playlists).scalar_subquery())
         with self.engine.connect() as conn:
             self._require(conn, users, user_id, "user")
             rows = [dict(row) for row in conn.execute(
-                select(playlists, counts.label("like_count"))
-                .join(likes, likes.c.playlist_id == playlists.c.id)
+                select(playlists).join(likes, likes.c.playlist_id == playlists.c.id)
                 .where(likes.c.user_id == user_id)
                 .order_by(likes.c.liked_at.desc().nulls_last(), playlists.c.id)).mappings()]
             return self._with_tags(conn, rows)
 
+    @staticmethod
+    def _count(conn, playlist_ids, delta: int) -> None:
+        """Keep playlists.like_count in step, inside the caller's transaction."""
+        conn.execute(update(playlists).where(playlists.c.id.in_(list(playlist_ids)))
+                     .values(like_count=playlists.c.like_count + delta))
+
     def set_like(self, user_id: str, playlist_id: str, liked: bool) -> None:
-        """Idempotent like/unlike; returns only after the change is committed."""
+        """Idempotent like/unlike; returns only after the change (and the count) is committed.
+        A retired playlist can be unliked but not liked (Conflict)."""
         key = (likes.c.user_id == user_id) & (likes.c.playlist_id == playlist_id)
         try:
             with self.engine.begin() as conn:
                 self._require(conn, users, user_id, "user")
-                self._require(conn, playlists, playlist_id, "playlist")
+                retired = conn.execute(select(playlists.c.retired_at)
+                                       .where(playlists.c.id == playlist_id)).first()
+                if retired is None:
+                    raise NotFound("playlist", playlist_id)
                 if not liked:
-                    conn.execute(likes.delete().where(key))
+                    if conn.execute(likes.delete().where(key)).rowcount:
+                        self._count(conn, [playlist_id], -1)
                 elif conn.execute(select(likes.c.user_id).where(key)).first() is None:
+                    if retired.retired_at is not None:
+                        raise Conflict(f"playlist {playlist_id!r} is retired")
                     conn.execute(insert(likes).values(user_id=user_id, playlist_id=playlist_id,
                                                       weight=1.0, liked_at=time.time()))
+                    self._count(conn, [playlist_id], +1)
         except IntegrityError:
             if not liked:
                 raise
-            # A concurrent PUT of the same like won the race: the like exists, as asked.
+            # A concurrent PUT of the same like won the race: the like exists (and is counted).
+
+    def erase_user(self, user_id: str) -> int:
+        """Delete a listener and all their likes, counts kept in step; the number of likes."""
+        with self.engine.begin() as conn:
+            self._require(conn, users, user_id, "user")
+            liked = list(conn.execute(select(likes.c.playlist_id)
+                                      .where(likes.c.user_id == user_id)).scalars())
+            conn.execute(likes.delete().where(likes.c.user_id == user_id))
+            for start in range(0, len(liked), 500):
+                self._count(conn, liked[start:start + 500], -1)
+            conn.execute(users.delete().where(users.c.id == user_id))
+        return len(liked)

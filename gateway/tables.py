@@ -1,11 +1,22 @@
-"""The database schema: users, the playlist catalogue with its tags, and likes."""
+"""The database schema: users, the playlist catalogue with its tags, and likes.
+
+Changes go through an Alembic revision in gateway/migrations/versions (`alembic check` in the
+tests fails when this file and the migrations disagree).
+"""
 from __future__ import annotations
 
 from sqlalchemy import (Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        Text)
+                        Text, text)
 
-ID = String(128)
-metadata = MetaData()
+from datarules import MAX_ID_LENGTH, MAX_TAG_LENGTH
+
+ID = String(MAX_ID_LENGTH)
+# Stable constraint names, so migrations can address them on every database.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+})
 
 users = Table(
     "users", metadata,
@@ -19,12 +30,20 @@ playlists = Table(
     Column("name", Text, nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("tracks", Integer, nullable=True),
+    # Likes of this playlist, kept in the same transaction as every like change, so browsing
+    # (most liked first) never counts the likes table.
+    Column("like_count", Integer, nullable=False, default=0, server_default=text("0")),
+    # Unix seconds when an admin retired it; retired playlists are never recommended or browsed.
+    Column("retired_at", Float, nullable=True),
+    # Browse (active ones, most liked first) reads the first rows of this index and stops;
+    # the retired ids for every recommendation request are its other end.
+    Index("ix_playlists_browse", "retired_at", "like_count", "id"),
 )
 
 playlist_tags = Table(
     "playlist_tags", metadata,
     Column("playlist_id", ID, ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag", String(200), primary_key=True),
+    Column("tag", String(MAX_TAG_LENGTH), primary_key=True),
     Column("position", Integer, nullable=False),
     Index("ix_playlist_tags_tag", "tag"),
 )

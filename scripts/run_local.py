@@ -1,5 +1,7 @@
-"""`make run`: train when the store has no model, then run the Bento and the gateway (which
-also serves the web UI) on 127.0.0.1 in the foreground. Ctrl-C stops both."""
+"""`make run`: train when the store has no model, migrate the database (`alembic upgrade head`)
+and import the data directory into it when it is empty (`python -m gateway.importer DIR
+--if-empty`), then run the Bento and the gateway (which also serves the web UI) on 127.0.0.1 in
+the foreground. Ctrl-C stops both."""
 from __future__ import annotations
 
 import argparse
@@ -56,9 +58,12 @@ def main() -> None:
     bento_url = f"http://127.0.0.1:{args.bento_port}"
     gateway_url = f"http://127.0.0.1:{args.gateway_port}"
     env = {**os.environ, "RECOMMENDER_MODEL": f"{args.model_name}:latest",
-           "BENTO_URL": bento_url, "GATEWAY_DATA_DIR": str(args.data),
-           "SPA_DIR": str(REPO_ROOT / "frontend" / "dist"),
+           "BENTO_URL": bento_url, "SPA_DIR": str(REPO_ROOT / "frontend" / "dist"),
            "DATABASE_URL": os.environ.get("DATABASE_URL", "sqlite:///var/gateway.db")}
+    # The schema first (the gateway refuses an unmigrated database), then the sample, once.
+    subprocess.run([str(BIN / "alembic"), "upgrade", "head"], env=env, check=True)
+    subprocess.run([sys.executable, "-m", "gateway.importer", str(args.data), "--if-empty"],
+                   env=env, check=True)
     children = [subprocess.Popen([str(BIN / "bentoml"), "serve", ".", "--host", "127.0.0.1",
                                   "--port", str(args.bento_port)], env=env)]
     stopping = False

@@ -105,10 +105,34 @@ def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str], workers: int
         "/health", port, log_path, env=env)
 
 
+def run_tool(*args: str, env: dict[str, str] | None = None) -> str:
+    """A command from the venv, from the repo root; its output, or an error carrying it."""
+    result = subprocess.run([str(VENV_BIN / args[0]), *args[1:]], cwd=REPO_ROOT, text=True,
+                            capture_output=True, env={**os.environ, **(env or {})}, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} exited with {result.returncode}:\n"
+                           f"{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def migrate_database(database_url: str) -> None:
+    """`alembic upgrade head`, as the deployments run it before the gateway starts."""
+    run_tool("alembic", "upgrade", "head", env={"DATABASE_URL": database_url})
+
+
+def prepare_database(database_url: str, data_dir: Path) -> None:
+    """Migrate, then `python -m gateway.importer DIR --if-empty` (what `make run` does)."""
+    migrate_database(database_url)
+    run_tool("python", "-m", "gateway.importer", str(data_dir), "--if-empty",
+             env={"DATABASE_URL": database_url})
+
+
 def gateway_for(bento_url: str, database_url: str, data_dir: Path, logs_dir: Path,
                 **env: str) -> Server:
-    """The gateway as the tests run it: over `bento_url`, importing `data_dir` on first start."""
+    """The gateway as the tests run it: over `bento_url`, on a database migrated and holding
+    `data_dir` (imported unless it already holds data)."""
+    prepare_database(database_url, data_dir)
     port = free_port()
     return uvicorn_gateway(port, logs_dir / f"gateway-{port}.log", env={
-        "DATABASE_URL": database_url, "BENTO_URL": bento_url, "GATEWAY_DATA_DIR": str(data_dir),
+        "DATABASE_URL": database_url, "BENTO_URL": bento_url,
         "BENTO_TIMEOUT_SECONDS": "1.0", "LOG_LEVEL": "info", **env})

@@ -1,12 +1,18 @@
-"""The playlist catalogue: browse, search, filter by tag, similar playlists."""
+"""The playlist catalogue: browse, search, filter by tag, similar playlists; admins create,
+update and retire playlists (gateway/access.py says who is an admin)."""
 from __future__ import annotations
+
+import secrets
 
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from gateway.deps import BentoDep, StoreDep, enrich
-from gateway.schemas import (K, Limit, Offset, Playlist, PlaylistIdPath, PlaylistPage,
-                             SearchText, Similar, TagList, TagText)
+from gateway import catalogue
+from gateway.access import AdminDep
+from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
+from gateway.routers.recommendations import MAX_K
+from gateway.schemas import (K, Limit, Offset, Playlist, PlaylistCreate, PlaylistIdPath,
+                             PlaylistPage, PlaylistUpdate, SearchText, Similar, TagList, TagText)
 
 router = APIRouter(tags=["playlists"])
 NOT_FOUND = {404: {"description": "unknown playlist"}}
@@ -15,27 +21,56 @@ NOT_FOUND = {404: {"description": "unknown playlist"}}
 @router.get("/api/playlists", response_model=PlaylistPage)
 def list_playlists(store: StoreDep, q: SearchText = None, tag: TagText = None,
                    limit: Limit = 20, offset: Offset = 0):
-    """Most liked first; `q` matches name or description, `tag` filters exactly."""
+    """Most liked first, retired playlists hidden; `q` matches name or description, `tag`
+    filters exactly."""
     items, total = store.list_playlists(q, tag, limit, offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
+@router.post("/api/playlists", response_model=Playlist, status_code=201,
+             responses={409: {"description": "the id is taken"}})
+def create_playlist(body: PlaylistCreate, store: StoreDep, _: AdminDep):
+    """Admin: a new catalogue entry (the id is generated when not given). Browse and likes see
+    it at once; the model recommends it after the next retraining."""
+    playlist_id = body.id or f"pl-{secrets.token_hex(6)}"
+    return catalogue.create_playlist(store, playlist_id, body.name, body.description,
+                                     body.tags, body.tracks)
+
+
 @router.get("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
 def get_playlist(playlist_id: PlaylistIdPath, store: StoreDep):
+    """Retired playlists too, with `retired_at` set."""
     return store.get_playlist(playlist_id)
+
+
+@router.patch("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
+def update_playlist(playlist_id: PlaylistIdPath, body: PlaylistUpdate, store: StoreDep,
+                    _: AdminDep):
+    """Admin: change name, description, tags or tracks (only the fields sent)."""
+    return catalogue.update_playlist(store, playlist_id, body.changes())
+
+
+@router.delete("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
+def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminDep):
+    """Admin: retire (idempotent). The row and its likes stay; from this moment it is hidden
+    from browse and never recommended, without retraining."""
+    return catalogue.retire_playlist(store, playlist_id)
 
 
 @router.get("/api/playlists/{playlist_id}/similar", response_model=Similar,
             responses={**NOT_FOUND, 503: {"description": "the Bento is down"}})
 async def similar_playlists(playlist_id: PlaylistIdPath, store: StoreDep, bento: BentoDep,
-                            k: K = 10):
+                            metrics: MetricsDep, k: K = 10):
+    """Playlists liked by the same listeners; retired ones left out (the Bento is asked for
+    as many more, so k come back whenever it has them)."""
     await run_in_threadpool(store.get_playlist, playlist_id)
-    answer = await bento.similar(playlist_id, k)
-    return {"playlist_id": playlist_id, "items": await enrich(store, answer["items"]),
-            "model": answer.get("model", "")}
+    retired = await run_in_threadpool(store.retired_ids)
+    answer = await bento.similar(playlist_id, min(MAX_K, k + len(retired)))
+    items = await enrich(store, metrics, answer["items"], set(retired))
+    return {"playlist_id": playlist_id, "items": items[:k], "model": answer.get("model", "")}
 
 
 @router.get("/api/tags", response_model=TagList)
 def list_tags(store: StoreDep):
-    """Tags by how many playlists carry them, most used first."""
+    """Tags by how many browsable playlists carry them, most used first."""
     return {"items": store.tag_counts()}

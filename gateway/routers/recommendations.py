@@ -1,42 +1,68 @@
 """Recommendations from the Bento, with the user's likes as history, plus the model info."""
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from gateway.deps import BentoDep, StoreDep, enrich
+from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
+from gateway.observability import Metrics
 from gateway.schemas import (K, ModelInfo, Recommendations, SeedRecommendationRequest,
                              SeedRecommendations, UserIdPath)
 from gateway.store import Store
 from gateway.bento_client import BentoClient
 
+log = logging.getLogger("gateway")
 router = APIRouter(tags=["recommendations"])
 # Recent likes say most about current taste and keep the Bento request small.
 MAX_HISTORY = 500
+# The Bento takes up to 2000 excluded ids (bento/service.py MAX_IDS) and k up to 100.
+MAX_EXCLUDE = 2000
+MAX_K = 100
 ERRORS = {404: {"description": "unknown user"}, 503: {"description": "the Bento is down"}}
 
 
-async def recommend(store: Store, bento: BentoClient, user_id: str, k: int) -> dict:
-    history = await run_in_threadpool(store.history, user_id, MAX_HISTORY)
-    answer = await bento.recommend(history, k)
+def history_and_retired(store: Store, user_id: str) -> tuple[list[str], list[str]]:
+    return store.history(user_id, MAX_HISTORY), store.retired_ids()
+
+
+def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
+    """The k and exclude list to send: retired ids beyond what the Bento takes are filtered
+    here instead, so it is asked for that many more (k items whenever the model has them)."""
+    overflow = len(retired) - MAX_EXCLUDE
+    return (min(MAX_K, k + overflow) if overflow > 0 else k), retired[:MAX_EXCLUDE]
+
+
+async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id: str,
+                    k: int) -> dict:
+    """The Bento's picks for the user's history; retired playlists never come back."""
+    history, retired = await run_in_threadpool(history_and_retired, store, user_id)
+    ask_k, exclude = ask_for(k, retired)
+    answer = await bento.recommend(history, ask_k, exclude)
+    unknown = answer.get("unknown", [])
+    if unknown:  # playlists added since the last training: fine, but worth seeing
+        metrics.unknown_playlists.labels("model").inc(len(unknown))
+        log.info("history holds playlists the model does not know",
+                 extra={"playlist_ids": unknown[:20], "count": len(unknown)})
+    items = await enrich(store, metrics, answer["items"], set(retired))
     return {"user_id": user_id, "strategy": answer["strategy"], "model": answer["model"],
-            "unknown": answer.get("unknown", []),
-            "items": await enrich(store, answer["items"])}
+            "unknown": unknown, "items": items[:k]}
 
 
 @router.get("/api/users/{user_id}/recommendations", response_model=Recommendations,
             responses=ERRORS)
 async def user_recommendations(user_id: UserIdPath, store: StoreDep, bento: BentoDep,
-                               k: K = 10):
+                               metrics: MetricsDep, k: K = 10):
     """Personal picks from the user's likes; `strategy` is "popular" for users with none."""
-    return await recommend(store, bento, user_id, k)
+    return await recommend(store, bento, metrics, user_id, k)
 
 
 @router.post("/api/recommendations", response_model=SeedRecommendations, responses=ERRORS)
 async def seed_recommendations(body: SeedRecommendationRequest, store: StoreDep,
-                               bento: BentoDep):
+                               bento: BentoDep, metrics: MetricsDep):
     """The seed service's endpoint, same request and response shape."""
-    answer = await recommend(store, bento, body.user_id, body.num_recommendations)
+    answer = await recommend(store, bento, metrics, body.user_id, body.num_recommendations)
     return {"user_id": body.user_id, "recommendations": answer["items"]}
 
 

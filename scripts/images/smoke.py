@@ -132,7 +132,20 @@ class Stack:
         self.wait("bento", "/readyz", timeout=180)
         self.timings["run to /readyz"] = time.monotonic() - started
 
+    def prepare_database(self) -> None:
+        """What the dev compose file runs before the gateway: migrate, then import the sample
+        (the image sets no default data directory and never imports by itself)."""
+        volume = f"{self.gateway_volume}:/var/lib/gateway"
+        if self.gateway_volume not in self.volumes:
+            self.volumes.append(self.gateway_volume)
+        for command in (["alembic", "upgrade", "head"],
+                        ["python", "-m", "gateway.importer", "/app/data/sample", "--if-empty"]):
+            self.podman("run", "--rm", "--network", "host", "--read-only", "--cap-drop", "ALL",
+                        "--security-opt", "no-new-privileges", "-v", volume,
+                        self.images["gateway"], *command)
+
     def start_gateway(self) -> None:
+        self.prepare_database()
         self.run("gateway", "UVICORN_HOST=127.0.0.1", f"UVICORN_PORT={self.ports['gateway']}",
                  f"BENTO_URL={self.url('bento')}",
                  volume=(self.gateway_volume, "/var/lib/gateway"))

@@ -23,3 +23,11 @@ def test_bentoml_build_offline(bento_home):
     listed = subprocess.run([str(VENV_BIN / "bentoml"), "list", "-o", "json"], capture_output=True,
                             text=True, env={**os.environ, "BENTOML_HOME": str(bento_home)})
     assert tag in listed.stdout
+    # The shared data rules travel inside the Bento (bentofile include), importable from src/.
+    src = bento_home / "bentos" / "playlist_recommender" / tag.split(":")[1] / "src"
+    assert {p.name for p in (src / "datarules").glob("*.py")} == {
+        "__init__.py", "rules.py", "csvformat.py"}
+    imported = subprocess.run([str(VENV_BIN / "python"), "-E", "-s", "-c",
+                               "import datarules; print(datarules.id_problem('../x'))"],
+                              cwd=src, capture_output=True, text=True, timeout=60)
+    assert imported.stdout.strip() == "must not contain '/'", imported.stderr

@@ -73,7 +73,10 @@ def test_http_new_listener_gets_personal_results_after_one_like(bento_server):
 
 @pytest.mark.parametrize("body", [{"k": 0}, {"k": 101}, {"k": "ten"}, {"history": "pl0001"},
                                   {"history": [""]}, {"history": ["x" * 129]},
-                                  {"history": ["bad\u0000id"]}, {"history": ["a"] * 2001}])
+                                  {"history": ["bad\u0000id"]}, {"history": ["a"] * 2001},
+                                  # the shared id rule (datarules): the gateway refuses these too
+                                  {"history": ["../x"]}, {"history": ["   "]},
+                                  {"history": ["c1\u0085"]}, {"exclude": [".."]}])
 def test_http_bad_recommend_input_is_a_4xx_with_a_reason(bento_server, body):
     response = post(bento_server, "/recommend", body)
     assert 400 <= response.status_code < 500

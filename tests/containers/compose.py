@@ -10,7 +10,8 @@ import yaml
 from tests.procs import REPO_ROOT
 
 COMPOSE_FILES = [REPO_ROOT / "docker-compose.yml", REPO_ROOT / "docker-compose.postgres.yml"]
-COMPOSE_ENV = {"POSTGRES_PASSWORD": "only-for-validation"}
+COMPOSE_ENV = {"POSTGRES_PASSWORD": "only-for-validation", "MIGRATOR_PASSWORD": "m-validation",
+               "GATEWAY_DB_PASSWORD": "g-validation"}
 
 
 def docker_compose(*args: str, files=COMPOSE_FILES[:1], cwd: Path = REPO_ROOT):

@@ -67,20 +67,30 @@ def test_only_the_frontend_publishes_a_port_and_on_loopback_by_default():
     assert services["frontend"]["ports"] == ["127.0.0.1:8080:8080/tcp"]  # docker-compose v1 form
 
 
-ONE_SHOT = {"bento-model"}   # runs to completion before the Bento starts (the initContainer)
+ONE_SHOT = {"bento-model", "migrate", "seed"}  # run to completion (bento-model: the initContainer)
 
 
 def test_services_start_in_order_once_their_dependencies_are_healthy():
+    """Servers wait for healthy servers; the gateway also for the migration and the dev seed
+    to have run to completion (one-shot services, no healthcheck)."""
     for files, expected in ((COMPOSE_FILES[:1], {"gateway": {"bento"}, "frontend": {"gateway"}}),
                             (COMPOSE_FILES, {"gateway": {"bento", "postgres"},
-                                             "frontend": {"gateway"}})):
+                                             "frontend": {"gateway"},
+                                             "migrate": {"postgres"}})):
         services = compose_config(files)["services"]
         assert all(s["healthcheck"]["test"] for name, s in services.items()
                    if name not in ONE_SHOT)
+        assert services["seed"]["depends_on"] == {
+            "migrate": {"condition": "service_completed_successfully"}}
+        assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
         for name, dependencies in expected.items():
             depends_on = services[name]["depends_on"]
-            assert set(depends_on) == dependencies
-            assert {d["condition"] for d in depends_on.values()} == {"service_healthy"}
+            healthy = {d for d, how in depends_on.items()
+                       if how["condition"] == "service_healthy"}
+            assert healthy == dependencies
+            assert set(depends_on) - healthy == ({"migrate", "seed"} if name == "gateway" else set())
+            assert all(depends_on[d]["condition"] == "service_completed_successfully"
+                       for d in set(depends_on) - healthy)
         assert services["bento"]["depends_on"] == {
             "bento-model": {"condition": "service_completed_successfully"}}
 
@@ -102,9 +112,12 @@ def test_the_gateway_database_lives_on_a_named_volume():
     source, target, _mode = mount.split(":")  # docker-compose v1 renders volume:path:mode
     assert source in config["volumes"]
     assert gateway["environment"]["DATABASE_URL"] == f"sqlite:///{target}/gateway.db"
-    postgres = compose_config(COMPOSE_FILES)
-    assert postgres["services"]["gateway"]["environment"]["DATABASE_URL"].startswith(
-        "postgresql://gateway:only-for-validation@postgres:5432/")
+    services = compose_config(COMPOSE_FILES)["services"]
+    for name, role in (("migrate", "playlists_migrator:m-validation"),
+                       ("seed", "playlists_gateway:g-validation"),
+                       ("gateway", "playlists_gateway:g-validation")):
+        assert services[name]["environment"]["DATABASE_URL"].startswith(
+            f"postgresql://{role}@postgres:5432/"), name
 
 
 def test_dockerfiles_start_from_the_bases_the_stand_ins_provide():

@@ -237,3 +237,89 @@ def workflow_policy_errors(text):
                    for step in job.get("steps", [])
                    if "uses" in step and not PINNED_ACTION.match(step["uses"])]
     return errors
+
+
+HOOK = "argocd.argoproj.io/hook"
+HOOK_DELETE = "argocd.argoproj.io/hook-delete-policy"
+MIGRATE = ["alembic", "upgrade", "head"]
+
+
+def all_containers(pod_spec):
+    return [*(pod_spec.get("initContainers") or []), *pod_spec["containers"]]
+
+
+def secret_of(container, name="DATABASE_URL"):
+    for entry in container.get("env") or []:
+        if entry["name"] == name:
+            return (entry.get("valueFrom") or {}).get("secretKeyRef", {}).get("name")
+    return None
+
+
+def selects(policy, labels):
+    selector = policy["spec"]["podSelector"]
+    return (selector.get("matchLabels", {}).items() <= labels.items()
+            and all(labels.get(e["key"]) in e.get("values", [])
+                    for e in selector.get("matchExpressions", []) if e["operator"] == "In"))
+
+
+def migration_errors(objects, overlay):
+    """The schema is migrated before the gateway runs (prod: an ArgoCD PreSync Job with the
+    gateway's image and its own DDL credential, able to reach the database; dev: init
+    containers), and no overlay but dev imports the sample."""
+    errors = []
+    gateway = next(d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "gateway")
+    gateway_pod = gateway["spec"]["template"]["spec"]
+    workloads = [o for o in objects if o.get("kind") in ("Deployment", "Job", "CronJob")]
+    importers = [f"{name_of(o)}/{c['name']}" for o in workloads
+                 for c in all_containers(o["spec"].get("jobTemplate", {}).get("spec", o["spec"])
+                                         ["template"]["spec"])
+                 if "gateway.importer" in " ".join(c.get("command") or [])]
+    if overlay != "dev":
+        errors += [f"{where} imports data: only the dev overlay seeds the sample"
+                   for where in importers]
+    else:
+        init = [c.get("command") for c in gateway_pod.get("initContainers") or []]
+        if not init or init[0] != MIGRATE or not importers:
+            errors.append("dev gateway pod does not migrate, then seed, in init containers")
+        return errors
+    jobs = [j for j in of_kind(objects, "Job")
+            if any(c.get("command") == MIGRATE for c in j["spec"]["template"]["spec"]
+                   ["containers"])]
+    if len(jobs) != 1:
+        return errors + [f"{len(jobs)} Jobs run {' '.join(MIGRATE)} (want exactly one)"]
+    job = jobs[0]
+    notes = job["metadata"].get("annotations") or {}
+    if notes.get(HOOK) != "PreSync":
+        errors.append(f"{name_of(job)} is not an ArgoCD PreSync hook")
+    if not notes.get(HOOK_DELETE):
+        errors.append(f"{name_of(job)} has no hook-delete-policy")
+    pod = job["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    if container["image"] != pod_containers(gateway)[0]["image"]:
+        errors.append(f"{name_of(job)} image {container['image']} is not the gateway's")
+    migrator, runtime = secret_of(container), secret_of(pod_containers(gateway)[0])
+    if not migrator or migrator == runtime:
+        errors.append(f"{name_of(job)} does not use its own migrator database Secret")
+    labels = job["spec"]["template"]["metadata"]["labels"]
+    reach = [p for p in of_kind(objects, "NetworkPolicy") if selects(p, labels)
+             and any(port.get("port") == 5432 for rule in p["spec"].get("egress") or []
+                     for port in rule.get("ports") or [])]
+    if not reach:
+        errors.append(f"{name_of(job)}: no NetworkPolicy lets it reach the database (5432)")
+    accounts = [a for a in of_kind(objects, "ServiceAccount")
+                if a["metadata"]["name"] == pod.get("serviceAccountName")]
+    errors += [f"{name_of(obj)} is not a PreSync hook: missing when the Job runs on a first sync"
+               for obj in accounts + reach
+               if (obj["metadata"].get("annotations") or {}).get(HOOK) != "PreSync"]
+    return errors
+
+
+def project_kind_errors(objects, project):
+    """Every kind the overlay renders is one the AppProject lets ArgoCD manage."""
+    spec = project["spec"]
+    allowed = {(k["group"], k["kind"]) for key in ("clusterResourceWhitelist",
+                                                   "namespaceResourceWhitelist")
+               for k in spec.get(key, [])}
+    rendered = {(o["apiVersion"].rpartition("/")[0], o["kind"]) for o in objects}
+    return [f"the AppProject does not allow {kind} ({group or 'core'})"
+            for group, kind in sorted(rendered - allowed)]

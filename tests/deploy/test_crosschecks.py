@@ -131,3 +131,53 @@ def test_an_application_path_that_does_not_exist_fails(argocd_objects):
     errors = cc.application_errors(app, project, "playlist-recs")
     assert len(errors) == 3
     assert "k8s/overlays/production has no kustomization.yaml" in errors[0]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_schema_is_migrated_before_the_gateway_and_only_dev_seeds(rendered, overlay):
+    assert cc.migration_errors(rendered[overlay], overlay) == []
+
+
+def test_a_migration_job_that_is_no_presync_hook_fails(prod):
+    job = find(prod, "Job", "gateway-migrate")
+    del job["metadata"]["annotations"]["argocd.argoproj.io/hook"]
+    del job["metadata"]["annotations"]["argocd.argoproj.io/hook-delete-policy"]
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    container["env"][0]["valueFrom"]["secretKeyRef"]["name"] = "gateway-database"
+    container["image"] = "ghcr.io/example-org/playlist-recs-gateway:old"
+    errors = cc.migration_errors(prod, "prod")
+    assert [e.split(" ", 1)[1] for e in errors] == [
+        "is not an ArgoCD PreSync hook", "has no hook-delete-policy",
+        "image ghcr.io/example-org/playlist-recs-gateway:old is not the gateway's",
+        "does not use its own migrator database Secret"]
+    prod.remove(find(prod, "Job", "gateway-migrate"))
+    assert cc.migration_errors(prod, "prod") == [
+        "0 Jobs run alembic upgrade head (want exactly one)"]
+
+
+def test_a_migration_job_without_a_way_to_the_database_fails(prod):
+    find(prod, "NetworkPolicy", "gateway-migrate")["spec"]["egress"] = []
+    [error] = cc.migration_errors(prod, "prod")
+    assert "no NetworkPolicy lets it reach the database" in error
+
+
+def test_seeding_the_sample_outside_dev_fails(prod, rendered):
+    gateway = find(prod, "Deployment", "gateway")
+    dev_gateway = find(rendered["dev"], "Deployment", "gateway")
+    gateway["spec"]["template"]["spec"]["initContainers"] = copy.deepcopy(
+        dev_gateway["spec"]["template"]["spec"]["initContainers"])
+    [error] = cc.migration_errors(prod, "prod")
+    assert error == "Deployment/gateway/seed imports data: only the dev overlay seeds the sample"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_appproject_allows_every_kind_rendered(rendered, argocd_objects, overlay):
+    project = next(o for o in argocd_objects if o["kind"] == "AppProject")
+    assert cc.project_kind_errors(rendered[overlay], project) == []
+
+
+def test_a_kind_the_appproject_does_not_allow_fails(prod, argocd_objects):
+    project = copy.deepcopy(next(o for o in argocd_objects if o["kind"] == "AppProject"))
+    project["spec"]["namespaceResourceWhitelist"] = [
+        k for k in project["spec"]["namespaceResourceWhitelist"] if k["kind"] != "Job"]
+    assert cc.project_kind_errors(prod, project) == ["the AppProject does not allow Job (batch)"]

@@ -1,5 +1,6 @@
-"""`make run`'s launcher end to end: an empty model store is trained, the Bento and the gateway
-come up on loopback with the UI, a like changes recommendations, and Ctrl-C stops both."""
+"""`make run`'s launcher end to end: an empty model store is trained, the database migrated and
+the sample imported, the Bento and the gateway come up on loopback with the UI, a like changes
+recommendations, and Ctrl-C stops both."""
 from __future__ import annotations
 
 import os
@@ -32,6 +33,9 @@ def test_run_local_trains_serves_and_stops_cleanly(sample_data_dir, tmp_path):
             assert time.monotonic() < deadline, log_path.read_text()[-3000:]
             time.sleep(0.2)
         assert "no playlist_recommender model in the store yet" in log_path.read_text()
+        # The schema is migrated and the sample imported by explicit steps, not by the gateway.
+        assert "Running upgrade  -> 0001_initial" in log_path.read_text()
+        assert f"playlists from {sample_data_dir}" in log_path.read_text()
         page = httpx.get(gateway + "/", timeout=10)
         assert page.status_code == 200 and "<!doctype html>" in page.text.lower()
         direct = httpx.post(f"http://127.0.0.1:{bento_port}/recommend", json={"k": 3},

@@ -12,7 +12,7 @@ import pytest
 
 from bento.recsys.dataio import Playlist, load_dataset, write_dataset
 from tests.frontend.nginx_proc import Nginx, start_nginx
-from tests.procs import Server, free_port, uvicorn_gateway
+from tests.procs import Server, free_port, prepare_database, uvicorn_gateway
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
@@ -42,11 +42,10 @@ class Chain:
 def start_chain(bento_url: str, data_dir: Path, work_dir: Path, logs_dir: Path) -> Chain:
     """A gateway with its own SQLite file behind a freshly rendered nginx."""
     gateway_port, nginx_port = free_port(), free_port()
+    database_url = f"sqlite:///{work_dir / 'gateway.db'}"
+    prepare_database(database_url, data_dir)
     gateway = uvicorn_gateway(gateway_port, logs_dir / f"gateway-{gateway_port}.log", env={
-        "DATABASE_URL": f"sqlite:///{work_dir / 'gateway.db'}",
-        "BENTO_URL": bento_url,
-        "GATEWAY_DATA_DIR": str(data_dir),
-    })
+        "DATABASE_URL": database_url, "BENTO_URL": bento_url})
     try:
         nginx = start_nginx(gateway.url, nginx_port, logs_dir / f"nginx-{nginx_port}.log")
     except BaseException:

@@ -12,15 +12,18 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
+from alembic.config import Config
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from bento.recsys.dataio import Playlist, write_dataset
+from datarules import Playlist, load_dataset, write_dataset
 from gateway.bento_client import UpstreamTimeout, UpstreamUnreachable
+from gateway.importer import import_dataset
 from gateway.main import create_app
 from gateway.settings import Settings
 from gateway.store import Store, make_engine
-from tests.procs import free_port
+from tests.procs import REPO_ROOT, free_port
 
 TINY_PLAYLISTS = [
     Playlist("pl1", "Morning Jazz", "soft jazz for 100% mornings", ["jazz", "chill"], 12),
@@ -34,11 +37,38 @@ TINY_LIKES = [("u1", "pl1", 2.0, 1_700_000_000.0), ("u1", "pl3", 1.0, 1_700_000_
               ("u2", "pl2", 1.0, None), ("u2", "pl1", 1.0, None)]
 
 
+def alembic_config(database_url: str) -> Config:
+    """The repo's alembic.ini pointed at `database_url` (what `alembic upgrade head` runs)."""
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    url = Settings(database_url=database_url).sqlalchemy_url
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def migrate(database_url: str) -> None:
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def migrate_and_import(database_url: str, data_dir: Path) -> None:
+    """What `alembic upgrade head` + `python -m gateway.importer DIR` do, in-process."""
+    migrate(database_url)
+    engine = make_engine(Settings(database_url=database_url).sqlalchemy_url)
+    try:
+        import_dataset(engine, load_dataset(data_dir))
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def tiny_data_dir(tmp_path: Path) -> Path:
     """Five playlists, three users (u3 has no likes), four likes."""
     write_dataset(tmp_path / "data", TINY_USERS, TINY_PLAYLISTS, TINY_LIKES)
     return tmp_path / "data"
+
+
+# What the fake model was "trained" on: pl9 is missing from the catalogue, new playlists from it.
+FAKE_MODEL_ITEMS = {"pl1", "pl2", "pl3", "pl4", "pl5", "pl9"}
 
 
 class FakeBento:
@@ -59,13 +89,15 @@ class FakeBento:
             return httpx.Response(200, text="ok")
         body = json.loads(request.content or b"{}")
         if path == "/recommend":
-            history = body["history"]
+            history, exclude = body["history"], body.get("exclude", [])
             items = [{"playlist_id": pid, "score": 1.0 / rank, "because": history[:1]}
                      for rank, pid in enumerate(["pl2", "pl4", "pl1", "pl3", "pl9"], 1)
-                     if pid not in history][:body["k"]]
+                     if pid not in history and pid not in exclude][:body["k"]]
+            known = [pid for pid in history if pid in FAKE_MODEL_ITEMS]
             return httpx.Response(200, json={
-                "items": items, "strategy": "personalized" if history else "popular",
-                "unknown": [], "model": "playlist_recommender:fake"})
+                "items": items, "strategy": "personalized" if known else "popular",
+                "unknown": [pid for pid in history if pid not in FAKE_MODEL_ITEMS],
+                "model": "playlist_recommender:fake"})
         if path == "/similar":
             if body["playlist_id"] == "pl5":
                 return httpx.Response(404, json={"detail": "unknown playlist 'pl5'"})
@@ -105,8 +137,9 @@ def make_client(tmp_path: Path, tiny_data_dir: Path, fake_bento: FakeBento):
     clients = []
 
     def build(**overrides) -> TestClient:
-        settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db",
-                               "gateway_data_dir": tiny_data_dir, **overrides})
+        settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db", **overrides})
+        if not clients:
+            migrate_and_import(settings.database_url, tiny_data_dir)
         client = TestClient(create_app(settings, as_transport(fake_bento)))
         clients.append(client.__enter__())
         return client
@@ -175,7 +208,7 @@ def database_url(request, tmp_path: Path) -> str:
 @pytest.fixture
 def store(database_url: str):
     engine = make_engine(Settings(database_url=database_url).sqlalchemy_url)
+    migrate(database_url)
     store = Store(engine)
-    store.create_schema()
     yield store
     engine.dispose()

@@ -88,9 +88,14 @@ def test_user_without_likes_gets_popular(client, fake_bento):
     assert answer["strategy"] == "popular"
 
 
-def test_items_missing_from_catalogue_are_dropped(client):
+def test_items_missing_from_catalogue_are_shown_logged_and_counted(client, caplog):
     items = client.get("/api/users/u3/recommendations", params={"k": 5}).json()["items"]
-    assert "pl9" not in [item["playlist_id"] for item in items] and len(items) == 4
+    assert [item["playlist_id"] for item in items] == ["pl2", "pl4", "pl1", "pl3", "pl9"]
+    assert items[-1] == {"playlist_id": "pl9", "name": "pl9", "description": "", "tags": [],
+                         "tracks": None, "score": 0.2, "because": []}
+    warning = next(r for r in caplog.records if "catalogue lacks" in r.getMessage())
+    assert warning.playlist_ids == ["pl9"]
+    assert 'gateway_unknown_playlists_total{side="catalogue"} 1.0' in client.get("/metrics").text
 
 
 def test_seed_contract(client):

@@ -141,3 +141,20 @@ def test_likes_and_users_survive_a_gateway_restart(database_url, bento_server, s
 
 # The Bento outage (503s within a second, recovery, no like lost) is tested under load in
 # tests/reliability/test_fault.py.
+
+
+def test_a_retired_playlist_is_never_recommended_again_at_once(api):
+    """Last in this module: it retires playlists in the shared database."""
+    users = [u["id"] for u in api.get("/api/users", params={"limit": 5}).json()["items"]]
+    top = recommended_ids(api, users[3], k=10)
+    retired = top[:3]
+    for playlist_id in retired:
+        assert api.delete(f"/api/playlists/{playlist_id}").status_code == 200
+    for user_id in users:
+        after = recommended_ids(api, user_id, k=10)
+        assert len(after) == 10 and not set(after) & set(retired), (user_id, after)
+    assert recommended_ids(api, users[3], k=7) == top[3:10]
+    similar = api.get(f"/api/playlists/{top[5]}/similar", params={"k": 10}).json()["items"]
+    assert len(similar) == 10 and not {i["playlist_id"] for i in similar} & set(retired)
+    browse = api.get("/api/playlists", params={"limit": 100}).json()["items"]
+    assert not {p["id"] for p in browse} & set(retired)

@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import pytest
 
-from bento.recsys.dataio import load_dataset, write_dataset
+from datarules import load_dataset, write_dataset
 from gateway.export import export
+from gateway.importer import import_dataset
 from gateway.store import Conflict, NotFound
 
 
 @pytest.fixture
 def loaded(store, tiny_data_dir):
-    store.import_dataset(load_dataset(tiny_data_dir))
+    import_dataset(store.engine, load_dataset(tiny_data_dir))
     return store
 
 
 def test_import_then_not_empty(store, tiny_data_dir):
     assert store.is_empty()
-    counts = store.import_dataset(load_dataset(tiny_data_dir))
-    assert counts == {"users": 3, "playlists": 5, "playlist_tags": 6, "likes": 4}
+    counts = import_dataset(store.engine, load_dataset(tiny_data_dir))
+    assert counts == {"users": 3, "playlists": 5, "likes": 4}
     assert not store.is_empty()
 
 
@@ -28,7 +29,7 @@ def test_import_is_all_or_nothing(store, tiny_data_dir):
     dataset.weights.append(1.0)
     dataset.timestamps.append(None)
     with pytest.raises(Exception):
-        store.import_dataset(dataset)
+        import_dataset(store.engine, dataset)
     assert store.is_empty()
 
 
@@ -58,7 +59,7 @@ def test_playlists_order_search_and_tags(loaded):
     assert [p["id"] for p in items] == ["pl1", "pl2", "pl3", "pl4", "pl5"]  # most liked first
     assert items[0] == {"id": "pl1", "name": "Morning Jazz",
                         "description": "soft jazz for 100% mornings", "tracks": 12,
-                        "like_count": 2, "tags": ["jazz", "chill"]}
+                        "like_count": 2, "retired_at": None, "tags": ["jazz", "chill"]}
     assert [p["id"] for p in loaded.list_playlists("JAZZ", None, 20, 0)[0]] == ["pl1", "pl3"]
     assert [p["id"] for p in loaded.list_playlists(None, "jazz", 1, 1)[0]] == ["pl3"]
     assert loaded.list_playlists(None, "jazz", 1, 1)[1] == 2

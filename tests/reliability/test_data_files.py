@@ -1,4 +1,4 @@
-"""Corrupt or malicious data files, through the real CLIs and the gateway's first start: a clear
+"""Corrupt or malicious data files, through the real CLIs (trainer, gateway importer): a clear
 `file:line: reason`, a failing exit, and nothing written (no model, no rows)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_module
-from tests.procs import free_port, uvicorn_gateway
+from tests.procs import migrate_database
 
 pytestmark = pytest.mark.slow
 
@@ -34,8 +34,30 @@ def huge_line(path: Path) -> tuple[str, str]:
     return "users.csv:", "field larger than field limit"
 
 
+def id_of_spaces(path: Path) -> tuple[str, str]:
+    lines = path.read_text().splitlines()
+    lines[5] = "   ," + lines[5].split(",", 1)[1]
+    path.write_text("\n".join(lines) + "\n")
+    return "interactions.csv:6", "empty user_id"
+
+
+def id_with_a_slash(path: Path) -> tuple[str, str]:
+    lines = path.read_text().splitlines()
+    lines[7] = "../x," + lines[7].split(",", 1)[1]
+    path.write_text("\n".join(lines) + "\n")
+    return "interactions.csv:8", "user_id must not contain '/'"
+
+
+def id_with_c1_control(path: Path) -> tuple[str, str]:
+    lines = path.read_text().splitlines()
+    lines[2] = "u\u0085x," + lines[2].split(",", 1)[1]
+    path.write_text("\n".join(lines) + "\n")
+    return "interactions.csv:3", "user_id contains control characters"
+
+
 CORRUPTIONS = {"binary garbage": garbage, "formula injection": formula_name,
-               "50 MB line": huge_line}
+               "50 MB line": huge_line, "id of spaces": id_of_spaces,
+               "id with a slash": id_with_a_slash, "id with a C1 control": id_with_c1_control}
 
 
 @pytest.fixture(params=list(CORRUPTIONS))
@@ -56,19 +78,14 @@ def test_trainer_refuses_with_file_line_and_writes_no_model(corrupt_dir, tmp_pat
     assert not list(home.glob("models/*/*")), "a model was written"
 
 
-def test_gateway_first_start_refuses_and_imports_nothing(corrupt_dir, tmp_path, artifacts_dir):
+def test_importer_refuses_and_imports_nothing(corrupt_dir, tmp_path):
     data, where, reason = corrupt_dir
-    database = tmp_path / "gateway.db"
-    port = free_port()
-    log = artifacts_dir / "logs" / f"gateway-baddata-{port}.log"
-    with pytest.raises(RuntimeError, match="exited") as failed:
-        uvicorn_gateway(port, log, env={"DATABASE_URL": f"sqlite:///{database}",
-                                        "GATEWAY_DATA_DIR": str(data),
-                                        "BENTO_URL": f"http://127.0.0.1:{free_port()}"})
-    assert where in str(failed.value) and reason in str(failed.value)
-    if database.exists():
-        with sqlite3.connect(database) as conn:
-            tables = [name for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'")]
-            assert all(conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] == 0
-                       for name in tables)
+    database_url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    migrate_database(database_url)
+    result = run_module("gateway.importer", str(data), "--database-url", database_url,
+                        check=False)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert where in result.stderr and reason in result.stderr, result.stderr[-2000:]
+    with sqlite3.connect(tmp_path / "gateway.db") as conn:
+        for name in ("users", "playlists", "playlist_tags", "likes"):
+            assert conn.execute(f"SELECT COUNT(*) FROM {name}").fetchone()[0] == 0, name
