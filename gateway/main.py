@@ -16,9 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from bento.recsys.dataio import load_dataset
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
-from gateway.limits import BodyLimitMiddleware
+from gateway.bind import check_demo_bind
+from gateway.identity import Authenticator
+from gateway.limits import BodyLimitMiddleware, HostCheckMiddleware
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
-from gateway.routers import likes, playlists, recommendations, system, users
+from gateway.quota import WriteQuota
+from gateway.routers import likes, me, playlists, recommendations, system, users
 from gateway.settings import Settings
 from gateway.spa import mount_spa
 from gateway.store import Conflict, NotFound, Store, make_engine
@@ -99,8 +102,11 @@ def create_app(settings: Settings | None = None,
     setup_logging(settings.log_level)
     metrics = Metrics()
 
+    authenticator = Authenticator(settings)  # a bad AUTH_* setting stops here
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        check_demo_bind(settings)
         engine = make_engine(settings.sqlalchemy_url)
         store = Store(engine)
         await run_in_threadpool(import_if_empty, store, settings)
@@ -113,8 +119,11 @@ def create_app(settings: Settings | None = None,
     app = FastAPI(title="Playlist recommender gateway", version="1.0.0", lifespan=lifespan)
     app.state.metrics = metrics
     app.state.settings = settings
+    app.state.authenticator = authenticator
+    app.state.write_quota = WriteQuota(settings.write_quota_per_minute,
+                                       settings.write_quota_burst)
     add_error_handlers(app)
-    for router in (system, users, playlists, likes, recommendations):
+    for router in (system, me, users, playlists, likes, recommendations):
         app.include_router(router.router)
     if settings.spa_dir is not None:
         mount_spa(app, settings.spa_dir)
@@ -124,8 +133,9 @@ def create_app(settings: Settings | None = None,
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "PUT", "DELETE"],
-                           allow_headers=["content-type", "x-request-id"],
+                           allow_headers=["content-type", "x-request-id", "authorization"],
                            expose_headers=["x-request-id"])
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app
 
