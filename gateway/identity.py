@@ -68,6 +68,9 @@ class Authenticator:
         self.trusted_proxies = parse_networks(settings.auth_trusted_proxies)
         self.issuer, self.audience = settings.auth_jwt_issuer, settings.auth_jwt_audience
         self.jwks = None
+        if self.mode == "proxy" and "*" in settings.forwarded_allow_ips:
+            raise ValueError("AUTH_MODE=proxy with FORWARDED_ALLOW_IPS=* would let any peer "
+                             "choose its own address with X-Forwarded-For; list the proxies")
         if self.mode == "jwt":
             missing = [name for name, value in (("AUTH_JWKS_URL", settings.auth_jwks_url),
                                                 ("AUTH_JWT_ISSUER", self.issuer),

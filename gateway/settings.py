@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     auth_groups_claim: str = "groups"
     auth_admin_group: str = "admin"
     auth_sign_out_url: str = ""
+    # uvicorn's own variable, read here too: "*" would let any peer's X-Forwarded-For choose
+    # the client address that AUTH_TRUSTED_PROXIES is checked against.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Abuse limits: Host header allowlist and each listener's write quota (per replica).
     allowed_hosts: str = "localhost,127.0.0.1,testserver"
     write_quota_per_minute: float = Field(60.0, gt=0)

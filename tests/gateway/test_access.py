@@ -213,3 +213,8 @@ def test_every_write_logs_an_audit_line(proxy):
 def test_jwt_mode_needs_its_settings():
     with pytest.raises(ValueError, match="AUTH_JWKS_URL"):
         create_app(Settings(auth_mode="jwt"))
+
+
+def test_proxy_mode_refuses_a_forgeable_client_address():
+    with pytest.raises(ValueError, match="FORWARDED_ALLOW_IPS"):
+        create_app(Settings(auth_mode="proxy", forwarded_allow_ips="*"))
