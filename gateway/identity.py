@@ -77,9 +77,11 @@ class Authenticator:
                                                 ("AUTH_JWT_AUDIENCE", self.audience)) if not value]
             if missing:
                 raise ValueError(f"AUTH_MODE=jwt needs {', '.join(missing)}")
-            # Caches the key set; a token with an unknown kid makes it fetch again (rotation).
-            self.jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_jwk_set=True,
-                                        lifespan=JWKS_CACHE_SECONDS, timeout=5)
+            # Caches the key set; a token with an unknown kid makes it fetch again (rotation),
+            # at most once per cooldown, so forged kids cannot hammer the issuer.
+            self.jwks = jwt.PyJWKClient(
+                settings.auth_jwks_url, cache_jwk_set=True, lifespan=JWKS_CACHE_SECONDS,
+                timeout=5, cooldown_duration=settings.auth_jwks_cooldown_seconds)
 
     def identify(self, request: Request) -> Identity:
         """Blocking in jwt mode (a JWKS fetch): call it from a worker thread."""
@@ -134,6 +136,9 @@ class Authenticator:
                                      "unavailable; try again shortly") from None
         except (jwt.PyJWKClientError, jwt.InvalidTokenError) as err:
             raise unauthorized(token_problem(err), bearer=True) from None
+        except (jwt.PyJWKSetError, ValueError):  # the endpoint answered, but not a key set
+            raise HTTPException(503, "the identity provider's keys (AUTH_JWKS_URL) are "
+                                     "unusable; try again shortly") from None
         groups = claims.get(self.groups_claim) or []
         if isinstance(groups, str):
             groups = groups.split(",")

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     auth_jwt_issuer: str = ""
     auth_jwt_audience: str = ""
     auth_groups_claim: str = "groups"
+    # A token naming an unknown key refetches the JWKS at most once per this many seconds.
+    auth_jwks_cooldown_seconds: float = Field(30.0, ge=0)
     auth_admin_group: str = "admin"
     auth_sign_out_url: str = ""
     # uvicorn's own variable, read here too: "*" would let any peer's X-Forwarded-For choose
