@@ -133,7 +133,8 @@ def create_app(settings: Settings | None = None,
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "PUT", "DELETE"],
-                           allow_headers=["content-type", "x-request-id", "authorization"],
+                           allow_headers=["content-type", "x-request-id", "authorization",
+                                          "x-demo-user"],
                            expose_headers=["x-request-id"])
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
