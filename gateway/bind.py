@@ -14,7 +14,10 @@ log = logging.getLogger("gateway")
 
 
 def uvicorn_bind() -> tuple[str, bool] | None:
-    """(address, is_loopback) of the uvicorn serving us, from the lifespan's caller frames."""
+    """(address, is_loopback) of the uvicorn serving us, from the lifespan's caller frames.
+    None under gunicorn: its workers carry a uvicorn Config whose host gunicorn never used."""
+    if "gunicorn" in sys.modules:
+        return None
     frame = sys._getframe(1)
     while frame is not None:
         config = getattr(frame.f_locals.get("self"), "config", None)
