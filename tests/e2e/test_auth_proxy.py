@@ -3,6 +3,7 @@ gateway on 127.0.0.1, requests carrying oauth2-proxy's headers as the authentica
 would (the test client is on 127.0.0.1, the default AUTH_TRUSTED_PROXIES)."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -118,3 +119,15 @@ def test_a_burst_of_writes_gets_429s_never_5xx(api):
 
 def test_the_launcher_says_which_mode_runs(launched):
     assert "Auth mode:      proxy" in launched[2].read_text()
+
+
+def test_writes_leave_audit_lines_and_personal_answers_are_not_cached(api, launched):
+    liked = api.put("/api/me/likes/pl0009", headers={**ALICE, "X-Request-ID": "audit-e2e-1"})
+    assert liked.headers["cache-control"] == "no-store"
+    assert api.get("/api/me", headers=ALICE).headers["cache-control"] == "no-store"
+    assert "no-store" not in api.get("/api/playlists?limit=1").headers.get("cache-control", "")
+    lines = [json.loads(line) for line in launched[2].read_text().splitlines()
+             if line.startswith("{") and '"audit"' in line]
+    assert {"actor": "alice", "action": "like", "user_id": "alice", "playlist_id": "pl0009",
+            "request_id": "audit-e2e-1", "admin": False}.items() <= next(
+        line for line in lines if line.get("request_id") == "audit-e2e-1").items()

@@ -27,7 +27,7 @@ class Issuer:
         self.keys: dict[str, rsa.RSAPrivateKey] = {}
         self.published: list[str] = []
         self.fetches = 0
-        self.down = False
+        self.down = self.garbage = False
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,6 +35,12 @@ class Issuer:
                 issuer.fetches += 1
                 if issuer.down:
                     self.send_error(503)
+                    return
+                if issuer.garbage:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    self.end_headers()
+                    self.wfile.write(b"<html>maintenance</html>")
                     return
                 body = json.dumps({"keys": [issuer.jwk(kid) for kid in issuer.published]})
                 self.send_response(200)
@@ -159,6 +165,13 @@ def test_issuer_keys_unreachable_is_503_never_500(gateway, issuer):
         assert answer.status_code == 503 and "AUTH_JWKS_URL" in answer.json()["detail"]
     finally:
         issuer.down = False
+    time.sleep(COOLDOWN + 0.2)
+    issuer.garbage = True
+    try:
+        answer = me(gateway, issuer.token("k3"))
+        assert answer.status_code == 503 and "unusable" in answer.json()["detail"]
+    finally:
+        issuer.garbage = False
     time.sleep(COOLDOWN + 0.2)
     assert me(gateway, issuer.token("k3")).status_code == 200
     # No identity at all is anonymous: browsing works, /api/me asks for a token.
