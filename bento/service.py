@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.responses import JSONResponse
 
 import datarules
+from bento.limits import BodyLimitMiddleware
 from bento.recsys.model import ItemItemModel
 
 MODEL_TAG = os.environ.get("RECOMMENDER_MODEL", "playlist_recommender:latest")
@@ -59,7 +60,9 @@ class ModelInfo(BaseModel):
 
 @bentoml.service(
     name="playlist_recommender",
-    traffic={"timeout": 10},
+    # Past 64 requests in flight per service (split across workers) BentoML answers 503 at
+    # once instead of queueing without bound; the gateway maps that to its own 503.
+    traffic={"timeout": 10, "max_concurrency": 64},
     workers=int(os.environ.get("BENTO_WORKERS", "1")),
     http={"cors": {"enabled": False}},
 )
@@ -116,3 +119,7 @@ class PlaylistRecommender:
     async def model_info(self) -> ModelInfo:
         """Which model answers, how it was trained and how well it evaluated."""
         return self.info
+
+
+# Oversized bodies get a JSON 413 before BentoML reads them (BentoML 1.4 has no body limit).
+PlaylistRecommender.add_asgi_middleware(BodyLimitMiddleware)

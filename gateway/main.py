@@ -16,10 +16,13 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
-from gateway.limits import BodyLimitMiddleware
+from gateway.bind import check_demo_bind
+from gateway.identity import Authenticator
+from gateway.limits import BodyLimitMiddleware, HostCheckMiddleware
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
-from gateway.routers import likes, playlists, recommendations, system, users
+from gateway.quota import WriteQuota
+from gateway.routers import likes, me, playlists, recommendations, system, users
 from gateway.settings import Settings
 from gateway.spa import mount_spa
 from gateway.store import Conflict, NotFound, Store, make_engine
@@ -78,8 +81,11 @@ def create_app(settings: Settings | None = None,
     setup_logging(settings.log_level)
     metrics = Metrics()
 
+    authenticator = Authenticator(settings)  # a bad AUTH_* setting stops here
+
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        check_demo_bind(settings)
         engine = make_engine(settings.sqlalchemy_url, settings.database_pool_size,
                              settings.database_max_overflow)
         store = Store(engine)
@@ -98,8 +104,11 @@ def create_app(settings: Settings | None = None,
     app = FastAPI(title="Playlist recommender gateway", version="1.0.0", lifespan=lifespan)
     app.state.metrics = metrics
     app.state.settings = settings
+    app.state.authenticator = authenticator
+    app.state.write_quota = WriteQuota(settings.write_quota_per_minute,
+                                       settings.write_quota_burst)
     add_error_handlers(app)
-    for router in (system, users, playlists, likes, recommendations):
+    for router in (system, me, users, playlists, likes, recommendations):
         app.include_router(router.router)
     if settings.spa_dir is not None:
         mount_spa(app, settings.spa_dir)
@@ -109,8 +118,10 @@ def create_app(settings: Settings | None = None,
     if settings.cors_origin_list:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origin_list,
                            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-                           allow_headers=["content-type", "x-request-id"],
+                           allow_headers=["content-type", "x-request-id", "authorization",
+                                          "x-demo-user"],
                            expose_headers=["x-request-id"])
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
     return app
 

@@ -151,6 +151,12 @@ class Recommendations(BaseModel):
     items: list[RecommendationItem]
 
 
+class PopularRecommendations(BaseModel):
+    strategy: Literal["personalized", "popular"]
+    model: str
+    items: list[RecommendationItem]
+
+
 class Similar(BaseModel):
     playlist_id: str
     items: list[RecommendationItem]
@@ -167,6 +173,11 @@ class SeedRecommendationRequest(BaseModel):
 class SeedRecommendations(BaseModel):
     user_id: str
     recommendations: list[RecommendationItem]
+
+
+class ClientConfig(BaseModel):
+    auth_mode: Literal["demo", "proxy", "jwt"]
+    sign_out_url: str
 
 
 class Readiness(BaseModel):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -20,10 +21,33 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     spa_dir: Path | None = None
     log_level: str = "info"
+    # Identity (README "Auth modes"): who a request speaks for, and who may manage others.
+    auth_mode: Literal["demo", "proxy", "jwt"] = "demo"
+    auth_demo_allow_remote: bool = False
+    auth_trusted_proxies: str = "127.0.0.1"
+    auth_jwks_url: str = ""
+    auth_jwt_issuer: str = ""
+    auth_jwt_audience: str = ""
+    auth_groups_claim: str = "groups"
+    # A token naming an unknown key refetches the JWKS at most once per this many seconds.
+    auth_jwks_cooldown_seconds: float = Field(30.0, ge=0)
+    auth_admin_group: str = "admin"
+    auth_sign_out_url: str = ""
+    # uvicorn's own variable, read here too: "*" would let any peer's X-Forwarded-For choose
+    # the client address that AUTH_TRUSTED_PROXIES is checked against.
+    forwarded_allow_ips: str = "127.0.0.1"
+    # Abuse limits: Host header allowlist and each listener's write quota (per replica).
+    allowed_hosts: str = "localhost,127.0.0.1,testserver"
+    write_quota_per_minute: float = Field(60.0, gt=0)
+    write_quota_burst: int = Field(20, ge=1)
 
     @property
     def cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
+    @property
+    def allowed_host_list(self) -> list[str]:
+        return [host.strip() for host in self.allowed_hosts.split(",") if host.strip()]
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -129,6 +129,17 @@ class Store:
             raise Conflict(f"user id {user_id!r} is already taken") from None
         return {"id": user_id, "name": name, "like_count": 0}
 
+    def ensure_user(self, user_id: str, name: str) -> None:
+        """The signed-in listener's record, created on their first request (gateway.access)."""
+        with self.engine.connect() as conn:
+            if conn.execute(select(users.c.id).where(users.c.id == user_id)).first():
+                return
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(users).values(id=user_id, name=name))
+        except IntegrityError:
+            pass  # a concurrent first request created it: it exists, as asked
+
     # -- playlists -------------------------------------------------------------------------
 
     @staticmethod

@@ -1,7 +1,10 @@
 """`make run`: train when the store has no model, migrate the database (`alembic upgrade head`)
 and import the data directory into it when it is empty (`python -m gateway.importer DIR
 --if-empty`), then run the Bento and the gateway (which also serves the web UI) on 127.0.0.1 in
-the foreground. Ctrl-C stops both."""
+the foreground. Ctrl-C stops both.
+
+The environment passes through to both, so `AUTH_MODE=proxy make run` runs the gateway in proxy
+mode (README "Auth modes"); the default is demo mode, which is why everything binds loopback."""
 from __future__ import annotations
 
 import argparse
@@ -78,10 +81,16 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     wait_ready(f"{bento_url}/readyz", children[0])
+    # The same per-process limits as the image's CMD (gateway/Dockerfile).
     children.append(subprocess.Popen([str(BIN / "uvicorn"), "gateway.main:app", "--host",
-                                      "127.0.0.1", "--port", str(args.gateway_port)], env=env))
+                                      "127.0.0.1", "--port", str(args.gateway_port),
+                                      "--limit-concurrency", "200", "--timeout-keep-alive", "5"],
+                                     env=env))
     wait_ready(f"{gateway_url}/ready", children[1])
+    auth_mode = env.get("AUTH_MODE", "demo")
+    demo_note = "   (anyone on this machine may act as any listener)" if auth_mode == "demo" else ""
     print(f"\n  Web UI and API: {gateway_url}/   (API docs: {gateway_url}/docs)\n"
+          f"  Auth mode:      {auth_mode}{demo_note}\n"
           f"  Bento:          {bento_url}/   (Swagger UI; POST /recommend)\n"
           "  Ctrl-C stops both.\n", flush=True)
     while not stopping and all(child.poll() is None for child in children):

@@ -1,6 +1,12 @@
 // The gateway's JSON API (docs/ARCHITECTURE.md), same origin: nginx or the gateway serves us.
 
 const TIMEOUT_MS = 8000;
+// Demo mode only: the picked listener, sent as X-Demo-User (the gateway ignores it otherwise).
+let demoUser = null;
+
+export function setDemoUser(id) {
+  demoUser = id || null;
+}
 
 /** An answer other than 2xx, or no answer at all (status 0). `detail` is for people. */
 export class ApiError extends Error {
@@ -35,6 +41,7 @@ async function request(method, path, {params, body} = {}) {
       method,
       signal: controller.signal,
       headers: {'Accept': 'application/json',
+        ...(demoUser ? {'X-Demo-User': demoUser} : {}),
         ...(body === undefined ? {} : {'Content-Type': 'application/json'})},
       body: body === undefined ? undefined : JSON.stringify(body),
     });
@@ -62,16 +69,17 @@ export const api = {
     return {status: response.status, checks: data.checks || {}, detail: describe(data.detail)};
   },
   model: () => request('GET', '/api/model'),
+  config: () => request('GET', '/api/config'),
+  // Other listeners: admins only (everyone in demo mode, where the picker uses them).
   users: (q, limit = 50) => request('GET', '/api/users', {params: {q, limit}}),
   user: (id) => request('GET', `/api/users/${seg(id)}`),
   createUser: (name) => request('POST', '/api/users', {body: {name}}),
-  likes: (userId) => request('GET', `/api/users/${seg(userId)}/likes`),
-  like: (userId, playlistId) =>
-    request('PUT', `/api/users/${seg(userId)}/likes/${seg(playlistId)}`),
-  unlike: (userId, playlistId) =>
-    request('DELETE', `/api/users/${seg(userId)}/likes/${seg(playlistId)}`),
-  recommendations: (userId, k = 12) =>
-    request('GET', `/api/users/${seg(userId)}/recommendations`, {params: {k}}),
+  // The signed-in (or, in demo mode, picked) listener.
+  me: () => request('GET', '/api/me'),
+  likes: () => request('GET', '/api/me/likes'),
+  like: (playlistId) => request('PUT', `/api/me/likes/${seg(playlistId)}`),
+  unlike: (playlistId) => request('DELETE', `/api/me/likes/${seg(playlistId)}`),
+  recommendations: (k = 12) => request('GET', '/api/me/recommendations', {params: {k}}),
   playlists: ({q, tag, limit, offset}) =>
     request('GET', '/api/playlists', {params: {q, tag, limit, offset}}),
   playlist: (id) => request('GET', `/api/playlists/${seg(id)}`),

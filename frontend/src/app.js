@@ -1,9 +1,11 @@
 // Boot: status bar, listener picker, client-side routes (history API) and like buttons.
+import {api} from './api.js';
+import {mountAccount} from './account.js';
 import {h, toast} from './dom.js';
 import {syncAllLikeButtons} from './components.js';
 import {mountPicker} from './picker.js';
 import {startStatus} from './status.js';
-import {restoreUser, state, subscribe, toggleLike} from './state.js';
+import {loadSignedIn, restoreUser, state, subscribe, toggleLike} from './state.js';
 import * as browse from './views/browse.js';
 import * as home from './views/home.js';
 import * as model from './views/model.js';
@@ -71,8 +73,12 @@ document.addEventListener('click', (event) => {
 
 async function onLike(button) {
   if (!state.user) {
-    toast('Pick a listener or create a new one to like playlists.', 'info');
-    picker.focus();
+    if (picker) {
+      toast('Pick a listener or create a new one to like playlists.', 'info');
+      picker.focus();
+    } else {
+      toast('Sign in to like playlists.', 'info');
+    }
     return;
   }
   button.disabled = true;
@@ -92,6 +98,17 @@ subscribe((change) => {
   if (change.type === 'user') render({focus: false});
 });
 
-picker = mountPicker(document.getElementById('listener'));
 startStatus(document.getElementById('status'), document.getElementById('offline-banner'));
-restoreUser().finally(() => { if (!state.user) render({focus: false}); });
+// The auth mode decides the listener bar: demo mode's picker, or who is signed in.
+const config = await api.config().catch(() => ({auth_mode: 'demo', sign_out_url: ''}));
+state.authMode = config.auth_mode;
+const listenerBar = document.getElementById('listener');
+if (config.auth_mode === 'demo') {
+  picker = mountPicker(listenerBar);
+  restoreUser().finally(() => { if (!state.user) render({focus: false}); });
+} else {
+  mountAccount(listenerBar, config.sign_out_url);
+  loadSignedIn()
+    .catch((error) => toast(`Could not tell who is signed in: ${error.detail}`, 'error'))
+    .finally(() => { if (!state.user) render({focus: false}); });
+}

@@ -78,6 +78,9 @@ export function mountPicker(root) {
   subscribe((change) => { if (change.type === 'user') drawOptions(); });
 
   replace(root,
+    h('p', {id: 'demo-mode', class: 'demo-mode',
+      title: 'Anyone using this instance may act as any listener. Not for real users.'},
+    'Demo mode: pick any listener'),
     h('div', {class: 'field'}, h('label', {for: 'listener-search'}, 'Find a listener'), search),
     h('div', {class: 'field'}, h('label', {for: 'listener-select'}, 'Listener'), select),
     h('div', {class: 'field field-action'}, toggle),

@@ -1,5 +1,6 @@
 // Who is listening and what they like: one small store every view reads and subscribes to.
-import {api} from './api.js';
+// Demo mode: the listener picked in the picker. Proxy/jwt mode: whoever signed in (GET /api/me).
+import {api, setDemoUser} from './api.js';
 
 const STORAGE_KEY = 'listener';
 const listeners = new Set();
@@ -7,6 +8,7 @@ const listeners = new Set();
 export const state = {
   user: null, // {id, name, like_count}
   likedIds: new Set(),
+  authMode: 'demo', // from GET /api/config
 };
 
 function emit(change) {
@@ -19,16 +21,31 @@ export function subscribe(fn) {
   return () => listeners.delete(fn);
 }
 
-/** Make `user` the current listener and load their likes. */
+/** Demo mode: make `user` the current listener and load their likes. */
 export async function selectUser(user) {
   state.user = user;
   state.likedIds = new Set();
+  setDemoUser(user && user.id);
   if (user) {
     localStorage.setItem(STORAGE_KEY, user.id);
-    const likes = await api.likes(user.id);
+    const likes = await api.likes();
     state.likedIds = new Set(likes.items.map((p) => p.id));
   } else {
     localStorage.removeItem(STORAGE_KEY);
+  }
+  emit({type: 'user'});
+}
+
+/** Proxy/jwt mode: whoever the request's identity says; nobody (anonymous) on a 401. */
+export async function loadSignedIn() {
+  try {
+    state.user = await api.me();
+    const likes = await api.likes();
+    state.likedIds = new Set(likes.items.map((p) => p.id));
+  } catch (error) {
+    state.user = null;
+    state.likedIds = new Set();
+    if (error.status !== 401) throw error;
   }
   emit({type: 'user'});
 }
@@ -48,10 +65,10 @@ export async function restoreUser() {
 export async function toggleLike(playlistId) {
   const liked = !state.likedIds.has(playlistId);
   if (liked) {
-    await api.like(state.user.id, playlistId);
+    await api.like(playlistId);
     state.likedIds.add(playlistId);
   } else {
-    await api.unlike(state.user.id, playlistId);
+    await api.unlike(playlistId);
     state.likedIds.delete(playlistId);
   }
   emit({type: 'likes', playlistId, liked});

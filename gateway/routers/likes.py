@@ -1,12 +1,17 @@
-"""Likes: the feedback that shapes recommendations at once and trains the next model."""
+"""Likes: the feedback that shapes recommendations at once and trains the next model.
+Under /api/users/{user_id}: that listener themselves or an admin (gateway.access)."""
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
+from gateway.access import WriteQuotaDep, audit, no_store, require_self_or_admin
 from gateway.deps import StoreDep
 from gateway.schemas import LikeState, Likes, PlaylistIdPath, UserIdPath
 
-router = APIRouter(prefix="/api/users/{user_id}/likes", tags=["likes"])
+router = APIRouter(prefix="/api/users/{user_id}/likes", tags=["likes"],
+                   dependencies=[Depends(require_self_or_admin), Depends(no_store)],
+                   responses={401: {"description": "not signed in"},
+                              403: {"description": "another listener, and not an admin"}})
 NOT_FOUND = {404: {"description": "unknown user or playlist"}}
 
 
@@ -17,14 +22,18 @@ def list_likes(user_id: UserIdPath, store: StoreDep):
 
 
 @router.put("/{playlist_id}", response_model=LikeState, responses=NOT_FOUND)
-def like(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep):
+def like(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
+         _: WriteQuotaDep):
     """Idempotent; answers only once the like is committed."""
     store.set_like(user_id, playlist_id, liked=True)
+    audit(request, "like", user_id=user_id, playlist_id=playlist_id)
     return {"user_id": user_id, "playlist_id": playlist_id, "liked": True}
 
 
 @router.delete("/{playlist_id}", response_model=LikeState, responses=NOT_FOUND)
-def unlike(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep):
+def unlike(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
+           _: WriteQuotaDep):
     """Idempotent: unliking what was never liked is fine."""
     store.set_like(user_id, playlist_id, liked=False)
+    audit(request, "unlike", user_id=user_id, playlist_id=playlist_id)
     return {"user_id": user_id, "playlist_id": playlist_id, "liked": False}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue
-from gateway.access import AdminDep
+from gateway.access import AdminDep, audit
 from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
 from gateway.routers.recommendations import MAX_K
 from gateway.schemas import (K, Limit, Offset, Playlist, PlaylistCreate, PlaylistIdPath,
@@ -29,12 +29,14 @@ def list_playlists(store: StoreDep, q: SearchText = None, tag: TagText = None,
 
 @router.post("/api/playlists", response_model=Playlist, status_code=201,
              responses={409: {"description": "the id is taken"}})
-def create_playlist(body: PlaylistCreate, store: StoreDep, _: AdminDep):
+def create_playlist(body: PlaylistCreate, store: StoreDep, _: AdminDep, request: Request):
     """Admin: a new catalogue entry (the id is generated when not given). Browse and likes see
     it at once; the model recommends it after the next retraining."""
     playlist_id = body.id or f"pl-{secrets.token_hex(6)}"
-    return catalogue.create_playlist(store, playlist_id, body.name, body.description,
-                                     body.tags, body.tracks)
+    created = catalogue.create_playlist(store, playlist_id, body.name, body.description,
+                                        body.tags, body.tracks)
+    audit(request, "create_playlist", playlist_id=playlist_id)
+    return created
 
 
 @router.get("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
@@ -45,16 +47,22 @@ def get_playlist(playlist_id: PlaylistIdPath, store: StoreDep):
 
 @router.patch("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
 def update_playlist(playlist_id: PlaylistIdPath, body: PlaylistUpdate, store: StoreDep,
-                    _: AdminDep):
+                    _: AdminDep, request: Request):
     """Admin: change name, description, tags or tracks (only the fields sent)."""
-    return catalogue.update_playlist(store, playlist_id, body.changes())
+    changes = body.changes()
+    updated = catalogue.update_playlist(store, playlist_id, changes)
+    audit(request, "update_playlist", playlist_id=playlist_id, fields=sorted(changes))
+    return updated
 
 
 @router.delete("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
-def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminDep):
+def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminDep,
+                    request: Request):
     """Admin: retire (idempotent). The row and its likes stay; from this moment it is hidden
     from browse and never recommended, without retraining."""
-    return catalogue.retire_playlist(store, playlist_id)
+    retired = catalogue.retire_playlist(store, playlist_id)
+    audit(request, "retire_playlist", playlist_id=playlist_id)
+    return retired
 
 
 @router.get("/api/playlists/{playlist_id}/similar", response_model=Similar,

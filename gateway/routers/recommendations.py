@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
+from gateway.access import IdentityDep, allow_self_or_admin, no_store, require_self_or_admin
 from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
 from gateway.observability import Metrics
-from gateway.schemas import (K, ModelInfo, Recommendations, SeedRecommendationRequest,
-                             SeedRecommendations, UserIdPath)
+from gateway.schemas import (K, ModelInfo, PopularRecommendations, Recommendations,
+                             SeedRecommendationRequest, SeedRecommendations, UserIdPath)
 from gateway.store import Store
 from gateway.bento_client import BentoClient
 
@@ -23,8 +24,10 @@ MAX_K = 100
 ERRORS = {404: {"description": "unknown user"}, 503: {"description": "the Bento is down"}}
 
 
-def history_and_retired(store: Store, user_id: str) -> tuple[list[str], list[str]]:
-    return store.history(user_id, MAX_HISTORY), store.retired_ids()
+def history_and_retired(store: Store, user_id: str | None) -> tuple[list[str], list[str]]:
+    """No user: an empty history, which the Bento answers with popular picks."""
+    history = store.history(user_id, MAX_HISTORY) if user_id is not None else []
+    return history, store.retired_ids()
 
 
 def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
@@ -34,7 +37,7 @@ def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
     return (min(MAX_K, k + overflow) if overflow > 0 else k), retired[:MAX_EXCLUDE]
 
 
-async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id: str,
+async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id: str | None,
                     k: int) -> dict:
     """The Bento's picks for the user's history; retired playlists never come back."""
     history, retired = await run_in_threadpool(history_and_retired, store, user_id)
@@ -51,17 +54,29 @@ async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id:
 
 
 @router.get("/api/users/{user_id}/recommendations", response_model=Recommendations,
-            responses=ERRORS)
+            responses=ERRORS, dependencies=[Depends(require_self_or_admin), Depends(no_store)])
 async def user_recommendations(user_id: UserIdPath, store: StoreDep, bento: BentoDep,
                                metrics: MetricsDep, k: K = 10):
     """Personal picks from the user's likes; `strategy` is "popular" for users with none."""
     return await recommend(store, bento, metrics, user_id, k)
 
 
-@router.post("/api/recommendations", response_model=SeedRecommendations, responses=ERRORS)
+@router.get("/api/recommendations/popular", response_model=PopularRecommendations,
+            responses={503: ERRORS[503]})
+async def popular_recommendations(store: StoreDep, bento: BentoDep, metrics: MetricsDep,
+                                  k: K = 10):
+    """What anyone, signed in or not, may see: the model's picks for an empty history."""
+    answer = await recommend(store, bento, metrics, None, k)
+    return {key: answer[key] for key in ("strategy", "model", "items")}
+
+
+@router.post("/api/recommendations", response_model=SeedRecommendations, responses=ERRORS,
+             dependencies=[Depends(no_store)])
 async def seed_recommendations(body: SeedRecommendationRequest, store: StoreDep,
-                               bento: BentoDep, metrics: MetricsDep):
-    """The seed service's endpoint, same request and response shape."""
+                               bento: BentoDep, metrics: MetricsDep, identity: IdentityDep):
+    """The seed service's endpoint, same request and response shape; for that listener
+    themselves or an admin (anyone in demo mode)."""
+    allow_self_or_admin(identity, body.user_id)
     answer = await recommend(store, bento, metrics, body.user_id, body.num_recommendations)
     return {"user_id": body.user_id, "recommendations": answer["items"]}
 

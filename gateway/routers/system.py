@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.bento_client import BentoUnavailable
 from gateway.deps import BentoDep, StoreDep
-from gateway.schemas import Readiness
+from gateway.schemas import ClientConfig, Readiness
 
 router = APIRouter(tags=["system"])
 
@@ -43,6 +43,14 @@ async def ready(store: StoreDep, bento: BentoDep,
         return JSONResponse(status_code=503, content={
             "detail": f"not ready: {', '.join(failed)} unavailable", "checks": checks})
     return {"status": "ready", "checks": checks}
+
+
+@router.get("/api/config", response_model=ClientConfig)
+async def client_config(request: Request):
+    """What the UI needs before anything else: the auth mode (demo shows the listener picker)
+    and where signing out goes (AUTH_SIGN_OUT_URL, e.g. oauth2-proxy's /oauth2/sign_out)."""
+    settings = request.app.state.settings
+    return {"auth_mode": settings.auth_mode, "sign_out_url": settings.auth_sign_out_url}
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -80,11 +80,29 @@ def cd_images(cd_text):
     return env.get("REGISTRY"), names
 
 
+# Third-party images the overlays run as published (not built by cd.yml), each pinned to a
+# release tag; CKV_K8S_43 (digests) is skipped repo-wide in .checkov.yaml.
+THIRD_PARTY_IMAGES = {"quay.io/oauth2-proxy/oauth2-proxy"}
+RELEASE_TAG = re.compile(r"^v?\d+\.\d+\.\d+$")
+
+
+def third_party_errors(images):
+    """Splits off the third-party images: returns (errors, the rest)."""
+    errors, rest = [], set()
+    for image in images:
+        name, _, tag = image.rpartition(":")
+        if name not in THIRD_PARTY_IMAGES:
+            rest.add(image)
+        elif not RELEASE_TAG.match(tag):
+            errors.append(f"third-party image {image} is not pinned to a release tag")
+    return errors, rest
+
+
 def image_errors(kustomization, objects, cd_text):
     """Overlay images are the ones cd.yml pushes, pinned by digest, and all are used."""
     registry, built = cd_images(cd_text)
-    errors = []
-    rendered = {c["image"] for d in of_kind(objects, "Deployment") for c in pod_containers(d)}
+    errors, rendered = third_party_errors(
+        {c["image"] for d in of_kind(objects, "Deployment") for c in pod_containers(d)})
     overlay_names = set()
     for image in kustomization.get("images", []):
         new_name = image.get("newName", image["name"])
@@ -206,7 +224,110 @@ def code_readers(repo=REPO):
             field = re.compile(rf"^\s*{re.escape(name.lower())}\s*:", re.M)
             return any(quoted.search(t) or field.search(t) for t in texts)
         readers[app] = reads
+    readers["oauth2-proxy"] = oauth2_proxy_reads
     return readers
+
+
+# oauth2-proxy reads each option --foo-bar from OAUTH2_PROXY_FOO_BAR: the options our
+# manifests may use (its documentation's names), so a misspelling fails like ours do.
+OAUTH2_PROXY_ENV = {f"OAUTH2_PROXY_{option.upper().replace('-', '_')}" for option in (
+    "http-address", "provider", "oidc-issuer-url", "client-id", "client-secret",
+    "client-secret-file", "cookie-secret", "cookie-secure", "cookie-name", "cookie-domains",
+    "cookie-expire", "cookie-refresh", "redirect-url", "email-domains", "reverse-proxy",
+    "set-xauthrequest", "upstreams", "oidc-groups-claim", "oidc-email-claim",
+    "skip-provider-button", "allowed-groups", "scope", "whitelist-domains", "silence-ping-logging")}
+
+
+def oauth2_proxy_reads(name):
+    return name in OAUTH2_PROXY_ENV
+
+
+def config_map_data(objects, prefix):
+    """The data of the (hash-suffixed) ConfigMap whose name starts with `prefix`."""
+    return next((c.get("data", {}) for c in of_kind(objects, "ConfigMap")
+                 if c["metadata"]["name"].startswith(prefix)), {})
+
+
+AUTH_HEADERS = ("X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups")
+
+
+def routes_to(ingress, service):
+    return any(path["backend"]["service"]["name"] == service
+               for rule in ingress["spec"].get("rules", [])
+               for path in rule.get("http", {}).get("paths", []))
+
+
+def prod_auth_errors(objects):
+    """Prod signs listeners in: the gateway in proxy mode, every Ingress path to it behind
+    oauth2-proxy's auth subrequest with its identity headers, rate limits on every Ingress,
+    and only ingress-nginx (never the frontend) allowed to reach the gateway."""
+    errors = []
+    config = config_map_data(objects, "gateway-config")
+    if config.get("AUTH_MODE") != "proxy":
+        errors.append(f"gateway AUTH_MODE is {config.get('AUTH_MODE', 'unset (demo)')!r}, "
+                      f"not 'proxy'")
+    if config.get("AUTH_DEMO_ALLOW_REMOTE", "").lower() == "true":
+        errors.append("gateway sets AUTH_DEMO_ALLOW_REMOTE=true in prod")
+    proxies = [d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "oauth2-proxy"]
+    if not proxies:
+        errors.append("no oauth2-proxy Deployment")
+    for d in proxies:
+        env = {e["name"]: e.get("value") for c in pod_containers(d) for e in c.get("env") or []}
+        if env.get("OAUTH2_PROXY_SET_XAUTHREQUEST") != "true":
+            errors.append("oauth2-proxy does not set X-Auth-Request-* (SET_XAUTHREQUEST)")
+    for ingress in of_kind(objects, "Ingress"):
+        notes = ingress["metadata"].get("annotations") or {}
+        if "nginx.ingress.kubernetes.io/limit-rps" not in notes:
+            errors.append(f"{name_of(ingress)}: no limit-rps rate limit")
+        if not routes_to(ingress, "gateway"):
+            continue
+        if "oauth2-proxy" not in notes.get("nginx.ingress.kubernetes.io/auth-url", ""):
+            errors.append(f"{name_of(ingress)}: routes to the gateway without oauth2-proxy's "
+                          f"auth-url")
+        passed = notes.get("nginx.ingress.kubernetes.io/auth-response-headers", "").split(",")
+        errors += [f"{name_of(ingress)}: auth-response-headers lacks {header}"
+                   for header in AUTH_HEADERS if header not in passed]
+    for policy in of_kind(objects, "NetworkPolicy"):
+        if policy["spec"]["podSelector"].get("matchLabels", {}).get(
+                "app.kubernetes.io/name") != "gateway":
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            for peer in rule.get("from", []):
+                namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get(
+                    "kubernetes.io/metadata.name")
+                if namespace != "ingress-nginx":
+                    errors.append(f"{name_of(policy)}: admits {peer} to the gateway, not only "
+                                  f"ingress-nginx")
+    return errors
+
+
+IDENTITY_STRIP = re.compile(r'^\s*proxy_set_header\s+(X-Auth-Request-\w+)\s+""\s*;', re.M)
+
+
+def nginx_identity_errors(conf_text):
+    """frontend/nginx.conf drops client-sent identity headers at server level, and no location
+    sets headers of its own (nginx would then drop every inherited proxy_set_header)."""
+    stripped = set(IDENTITY_STRIP.findall(conf_text))
+    errors = [f"nginx.conf does not strip {header}" for header in AUTH_HEADERS
+              if header not in stripped]
+    for block in re.findall(r"location\s[^{]*\{([^}]*)\}", conf_text):
+        if "proxy_set_header" in block:
+            errors.append("a location sets proxy_set_header, so the server-level identity "
+                          "stripping is not inherited there")
+    return errors
+
+
+def gateway_limits_errors(dockerfile_text, objects):
+    """uvicorn's concurrency and keep-alive limits live in the image's CMD; no Deployment may
+    replace that CMD (it would drop them)."""
+    cmd = next((line for line in dockerfile_text.split("\nCMD ")[1:]), "")
+    errors = [f"gateway/Dockerfile CMD lacks {flag}"
+              for flag in ("--limit-concurrency", "--timeout-keep-alive") if flag not in cmd]
+    for d in of_kind(objects, "Deployment"):
+        if d["metadata"]["name"] == "gateway":
+            errors += [f"{name_of(d)}: sets {key}, replacing the image's uvicorn limits"
+                       for c in pod_containers(d) for key in ("command", "args") if key in c]
+    return errors
 
 
 def load(path):

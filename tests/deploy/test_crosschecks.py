@@ -181,3 +181,83 @@ def test_a_kind_the_appproject_does_not_allow_fails(prod, argocd_objects):
     project["spec"]["namespaceResourceWhitelist"] = [
         k for k in project["spec"]["namespaceResourceWhitelist"] if k["kind"] != "Job"]
     assert cc.project_kind_errors(prod, project) == ["the AppProject does not allow Job (batch)"]
+
+
+def test_a_third_party_image_must_carry_a_release_tag(prod):
+    kustomization = cc.load(REPO / "k8s" / "overlays" / "prod" / "kustomization.yaml")
+    find(prod, "Deployment", "oauth2-proxy")["spec"]["template"]["spec"]["containers"][0][
+        "image"] = "quay.io/oauth2-proxy/oauth2-proxy:latest"
+    [error] = cc.image_errors(kustomization, prod, CD_YML.read_text())
+    assert "oauth2-proxy:latest is not pinned to a release tag" in error
+
+
+def test_a_misspelled_oauth2_proxy_option_fails(prod, readers):
+    proxy = find(prod, "Deployment", "oauth2-proxy")
+    proxy["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "OAUTH2_PROXY_SET_XAUTH_REQUEST", "value": "true"})
+    [error] = cc.env_errors(prod, readers)
+    assert "OAUTH2_PROXY_SET_XAUTH_REQUEST is set but the oauth2-proxy code never reads it" in error
+
+
+def test_prod_signs_listeners_in_through_oauth2_proxy(rendered):
+    assert cc.prod_auth_errors(rendered["prod"]) == []
+    # Dev is demo mode on purpose (a scratch cluster): the same check says so.
+    assert "gateway AUTH_MODE is 'demo', not 'proxy'" in cc.prod_auth_errors(rendered["dev"])
+
+
+def test_prod_auth_check_fails_on_each_weakening(prod):
+    config = next(o for o in prod if o["kind"] == "ConfigMap"
+                  and o["metadata"]["name"].startswith("gateway-config"))
+    config["data"]["AUTH_MODE"] = "demo"
+    config["data"]["AUTH_DEMO_ALLOW_REMOTE"] = "true"
+    proxy = find(prod, "Deployment", "oauth2-proxy")
+    env = proxy["spec"]["template"]["spec"]["containers"][0]["env"]
+    next(e for e in env if e["name"] == "OAUTH2_PROXY_SET_XAUTHREQUEST")["value"] = "false"
+    ingress = find(prod, "Ingress", "frontend")["metadata"]["annotations"]
+    del ingress["nginx.ingress.kubernetes.io/auth-url"]
+    ingress["nginx.ingress.kubernetes.io/auth-response-headers"] = "X-Auth-Request-User"
+    del find(prod, "Ingress", "oauth2-proxy")["metadata"]["annotations"][
+        "nginx.ingress.kubernetes.io/limit-rps"]
+    find(prod, "NetworkPolicy", "gateway")["spec"]["ingress"][0]["from"].append(
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "frontend"}}})
+    errors = cc.prod_auth_errors(prod)
+    expected = ["AUTH_MODE is 'demo'", "AUTH_DEMO_ALLOW_REMOTE=true", "SET_XAUTHREQUEST",
+                "without oauth2-proxy's auth-url", "lacks X-Auth-Request-Email",
+                "lacks X-Auth-Request-Groups", "Ingress/oauth2-proxy: no limit-rps",
+                "not only ingress-nginx"]
+    assert len(errors) == len(expected), errors
+    for fragment in expected:
+        assert any(fragment in error for error in errors), (fragment, errors)
+
+
+NGINX_CONF = REPO / "frontend" / "nginx.conf"
+
+
+def test_nginx_strips_client_sent_identity_headers():
+    assert cc.nginx_identity_errors(NGINX_CONF.read_text()) == []
+
+
+def test_nginx_identity_check_fails_when_a_header_passes_through():
+    text = NGINX_CONF.read_text()
+    dropped = text.replace('proxy_set_header X-Auth-Request-Groups "";', "")
+    assert cc.nginx_identity_errors(dropped) == ["nginx.conf does not strip X-Auth-Request-Groups"]
+    shadowed = text.replace("location /api/ {", "location /api/ {\n    proxy_set_header A b;")
+    [error] = cc.nginx_identity_errors(shadowed)
+    assert "is not inherited there" in error
+
+
+GATEWAY_DOCKERFILE = REPO / "gateway" / "Dockerfile"
+
+
+def test_gateway_runs_with_uvicorn_limits(rendered):
+    for overlay in OVERLAYS:
+        assert cc.gateway_limits_errors(GATEWAY_DOCKERFILE.read_text(), rendered[overlay]) == []
+
+
+def test_gateway_limits_check_fails_without_them(prod):
+    text = GATEWAY_DOCKERFILE.read_text().replace('"--limit-concurrency", "200", ', "")
+    find(prod, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0][
+        "args"] = ["uvicorn", "gateway.main:app"]
+    errors = cc.gateway_limits_errors(text, prod)
+    assert errors == ["gateway/Dockerfile CMD lacks --limit-concurrency",
+                      "Deployment/gateway: sets args, replacing the image's uvicorn limits"]

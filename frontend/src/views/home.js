@@ -19,9 +19,19 @@ function welcome() {
         'Browse the catalogue')));
 }
 
+function signInFirst() {
+  return h('div', {class: 'hero'},
+    h('h1', {tabindex: '-1'}, 'Find playlists you will love'),
+    h('p', {class: 'lead'}, 'Sign in to like playlists and get picks made for you. ' +
+      'The catalogue is open to everyone.'),
+    h('p', {class: 'hero-actions'},
+      h('a', {class: 'btn btn-light', href: '/browse', 'data-link': true},
+        'Browse the catalogue')));
+}
+
 export function render(main) {
   if (!state.user) {
-    replace(main, welcome());
+    replace(main, state.authMode === 'demo' ? welcome() : signInFirst());
     return null;
   }
   const user = state.user;
@@ -39,7 +49,7 @@ export function render(main) {
     recsBody.setAttribute('aria-busy', 'true');
     recsBody.classList.add('is-refreshing');
     try {
-      const answer = await api.recommendations(user.id, RECOMMENDATION_COUNT);
+      const answer = await api.recommendations(RECOMMENDATION_COUNT);
       if (request !== latestRequest) return;
       const personal = answer.strategy === 'personalized';
       recsTitle.textContent = personal ? 'Picked for you' : 'Popular right now';
@@ -73,7 +83,7 @@ export function render(main) {
 
   async function loadLikes() {
     try {
-      const answer = await api.likes(user.id);
+      const answer = await api.likes();
       likesTitle.textContent = `Your liked playlists (${answer.total})`;
       replace(likesBody, answer.items.length
         ? cardGrid(answer.items)

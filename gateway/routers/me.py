@@ -1,0 +1,77 @@
+"""The signed-in listener's own routes: who am I, my likes, my picks, erase me."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from gateway.access import ListenerDep, WriteQuotaDep, audit, no_store
+from gateway.deps import BentoDep, MetricsDep, StoreDep
+from gateway.routers.recommendations import ERRORS, recommend
+from gateway.schemas import K, LikeState, Likes, PlaylistIdPath, Recommendations
+
+
+router = APIRouter(prefix="/api/me", tags=["me"], dependencies=[Depends(no_store)])
+UNAUTHORIZED = {401: {"description": "not signed in"}}
+
+
+class Me(BaseModel):
+    id: str
+    name: str
+    like_count: int
+    email: str
+    groups: list[str]
+    admin: bool
+
+
+class Erased(BaseModel):
+    user_id: str
+    erased: bool
+    likes_removed: int
+
+
+@router.get("", response_model=Me, responses=UNAUTHORIZED)
+def me(identity: ListenerDep, store: StoreDep):
+    """The signed-in listener (created on their first request) and what they may do."""
+    return {**store.get_user(identity.subject), "email": identity.email,
+            "groups": sorted(identity.groups), "admin": identity.admin}
+
+
+@router.get("/likes", response_model=Likes, responses=UNAUTHORIZED)
+def my_likes(identity: ListenerDep, store: StoreDep):
+    items = store.user_likes(identity.subject)
+    return {"user_id": identity.subject, "items": items, "total": len(items)}
+
+
+@router.put("/likes/{playlist_id}", response_model=LikeState, responses=UNAUTHORIZED)
+def like(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
+         store: StoreDep, request: Request):
+    """Idempotent; answers only once the like is committed."""
+    store.set_like(identity.subject, playlist_id, liked=True)
+    audit(request, "like", user_id=identity.subject, playlist_id=playlist_id)
+    return {"user_id": identity.subject, "playlist_id": playlist_id, "liked": True}
+
+
+@router.delete("/likes/{playlist_id}", response_model=LikeState, responses=UNAUTHORIZED)
+def unlike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
+           store: StoreDep, request: Request):
+    store.set_like(identity.subject, playlist_id, liked=False)
+    audit(request, "unlike", user_id=identity.subject, playlist_id=playlist_id)
+    return {"user_id": identity.subject, "playlist_id": playlist_id, "liked": False}
+
+
+@router.get("/recommendations", response_model=Recommendations,
+            responses={**UNAUTHORIZED, **ERRORS})
+async def my_recommendations(identity: ListenerDep, store: StoreDep, bento: BentoDep,
+                             metrics: MetricsDep, k: K = 10):
+    return await recommend(store, bento, metrics, identity.subject, k)
+
+
+@router.delete("", response_model=Erased, responses=UNAUTHORIZED)
+async def erase_me(identity: ListenerDep, store: StoreDep,
+                   request: Request):
+    """Erase the listener and all their feedback (the next export no longer has it). Not
+    subject to the write quota: erasure is a right, and it is one call."""
+    removed = await run_in_threadpool(store.erase_user, identity.subject)
+    audit(request, "erase_listener", user_id=identity.subject, likes_removed=removed)
+    return {"user_id": identity.subject, "erased": True, "likes_removed": removed}

@@ -1,0 +1,67 @@
+"""frontend/nginx.conf in front of a real gateway in AUTH_MODE=proxy: identity headers a client
+sends never reach the gateway, and a client over the API rate gets nginx's JSON 429."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.frontend.nginx_proc import start_nginx
+from tests.procs import free_port, gateway_for
+
+pytestmark = pytest.mark.slow
+FORGED = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org",
+          "X-Auth-Request-Groups": "admin"}
+
+
+@pytest.fixture(scope="module")
+def proxied(sample_data_dir, tmp_path_factory, logs_dir):
+    """(gateway url, nginx url): the gateway trusts identity headers from 127.0.0.1, which is
+    exactly where nginx connects from, so only nginx's stripping keeps forged ones out."""
+    work = tmp_path_factory.mktemp("nginx-auth")
+    gateway = gateway_for("http://127.0.0.1:9", f"sqlite:///{work / 'gateway.db'}",
+                          sample_data_dir, logs_dir, AUTH_MODE="proxy",
+                          AUTH_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        port = free_port()
+        nginx = start_nginx(gateway.url, port, logs_dir / f"nginx-auth-{port}.log")
+    except BaseException:
+        gateway.stop()
+        raise
+    yield gateway.url, nginx.url
+    nginx.stop()
+    gateway.stop()
+
+
+def test_client_sent_identity_headers_never_reach_the_gateway(proxied):
+    gateway_url, nginx_url = proxied
+    # Straight to the gateway (a trusted peer) the headers work, so they would if they arrived.
+    assert httpx.get(gateway_url + "/api/users", headers=FORGED).status_code == 200
+    assert httpx.get(gateway_url + "/api/me", headers=FORGED).json()["id"] == "alice"
+    for variant in (FORGED, {k.lower(): v for k, v in FORGED.items()},
+                    {"X-Auth-Request-User": "alice", "x-auth-request-user": "bob"}):
+        through = httpx.get(nginx_url + "/api/users", headers=variant)
+        assert through.status_code == 401, through.text
+        assert httpx.get(nginx_url + "/api/me", headers=variant).status_code == 401
+        liked = httpx.put(nginx_url + "/api/me/likes/pl0001", headers=variant)
+        assert liked.status_code == 401 and liked.json()["detail"]
+    assert httpx.get(nginx_url + "/api/playlists?limit=1").status_code == 200
+
+
+def test_a_client_over_the_api_rate_gets_json_429s(proxied):
+    _, nginx_url = proxied
+    # 127.0.0.2 is loopback too, but not the exempt 127.0.0.1: a stand-in for a remote client.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2")
+    with httpx.Client(transport=transport, timeout=10) as client:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: client.get(nginx_url + "/api/tags"), range(120)))
+        statuses = [answer.status_code for answer in answers]
+        assert statuses.count(200) >= 40 and 429 in statuses, statuses
+        assert set(statuses) <= {200, 429}
+        refused = next(answer for answer in answers if answer.status_code == 429)
+        assert refused.headers["content-type"] == "application/json"
+        assert "Too many requests" in refused.json()["detail"]
+        assert "content-security-policy" in refused.headers
+    # The machine itself is not limited.
+    assert all(httpx.get(nginx_url + "/api/tags").status_code == 200 for _ in range(60))
