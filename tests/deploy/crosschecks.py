@@ -90,7 +90,7 @@ def third_party_errors(images):
     """Splits off the third-party images: returns (errors, the rest)."""
     errors, rest = [], set()
     for image in images:
-        name, _, tag = image.rpartition(":")
+        name, _, tag = image.split("@")[0].rpartition(":")
         if name not in THIRD_PARTY_IMAGES:
             rest.add(image)
         elif not RELEASE_TAG.match(tag):
