@@ -51,7 +51,7 @@ manifests: install system-deps tools
 # with podman through the frontend container. See README, "Containers".
 images: install system-deps
 	bash scripts/images/build.sh
-	$(PY) scripts/images/smoke.py
+	$(PY) -m scripts.images.smoke
 
 # Recommendation quality vs EASE/ALS on real data; rewrites docs/QUALITY.md (several minutes).
 quality: install
@@ -60,6 +60,6 @@ quality: install
 # Load through nginx -> gateway -> Bento next to the Bento alone; rewrites docs/BENCHMARKS.md.
 .PHONY: benchmarks
 benchmarks: install system-deps
-	$(PY) bench/load.py --json var/bench-load.json
-	$(PY) bench/load_report.py var/bench-load.json --out docs/BENCHMARKS.md
-	$(PY) bench/serve.py --out docs/SERVING.md
+	$(PY) -m bench.load --json var/bench-load.json
+	$(PY) -m bench.load_report var/bench-load.json --out docs/BENCHMARKS.md
+	$(PY) -m bench.serve --out docs/SERVING.md

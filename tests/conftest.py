@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.procs import REPO_ROOT, Server, bentoml_serve, free_port
+from devtools.procs import REPO_ROOT, Server, bentoml_serve, free_port
 
 SESSION_BENTOML_HOME = Path(tempfile.mkdtemp(prefix="test-bentoml-home-"))
 os.environ["BENTOML_HOME"] = str(SESSION_BENTOML_HOME)

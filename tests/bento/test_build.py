@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tests.procs import REPO_ROOT, VENV_BIN
+from devtools.procs import REPO_ROOT, VENV_BIN
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux unshare missing")

@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from tests.procs import REPO_ROOT, free_port, wait_http
+from devtools.procs import REPO_ROOT, free_port, wait_http
 
 
 def test_run_local_trains_serves_and_stops_cleanly(sample_data_dir, tmp_path):

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bento.recsys.dataio import Playlist, load_dataset, write_dataset
-from tests.frontend.nginx_proc import Nginx, start_nginx
-from tests.procs import Server, free_port, uvicorn_gateway
+from devtools.nginx_proc import Nginx, start_nginx
+from devtools.procs import Server, free_port, uvicorn_gateway
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

@@ -20,7 +20,7 @@ from gateway.bento_client import UpstreamTimeout, UpstreamUnreachable
 from gateway.main import create_app
 from gateway.settings import Settings
 from gateway.store import Store, make_engine
-from tests.procs import free_port
+from devtools.procs import free_port
 
 TINY_PLAYLISTS = [
     Playlist("pl1", "Morning Jazz", "soft jazz for 100% mornings", ["jazz", "chill"], 12),

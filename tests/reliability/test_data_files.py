@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_module
-from tests.procs import free_port, uvicorn_gateway
+from devtools.procs import free_port, uvicorn_gateway
 
 pytestmark = pytest.mark.slow
 
