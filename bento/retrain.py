@@ -135,8 +135,7 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
     champion, champion_ref = load_champion(registry, args.model_name)
     # With a champion, hold out what it has never seen: the likes made after its data.
     split = None if champion is None else fresh_split(champion_ref["data_until"])
-    with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON report only
-        training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split)
+    training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split)
     report["snapshot"]["fingerprint"] = training.fingerprint
     candidate, champion_metrics, decision = judge(training, champion, settings, args.k,
                                                   args.seed)
@@ -204,7 +203,8 @@ def main(argv: list[str] | None = None) -> int:
         return BAD_INPUT
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="retrain-"))
     try:
-        code, report = run(args, settings, work)
+        with contextlib.redirect_stdout(sys.stderr):  # stdout carries the JSON report only
+            code, report = run(args, settings, work)
     except DataError as err:
         code, report = BAD_INPUT, {"decision": "error", "error": str(err)}
         print(f"error: {err}", file=sys.stderr)

@@ -10,6 +10,7 @@ import pytest
 from devtools.procs import REPO_ROOT, VENV_BIN
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux unshare missing")
 def test_bentoml_build_offline(bento_home):
     args = ["unshare", "--net", "--", str(VENV_BIN / "bentoml"), "build", "--output", "tag"]
@@ -23,3 +24,8 @@ def test_bentoml_build_offline(bento_home):
     listed = subprocess.run([str(VENV_BIN / "bentoml"), "list", "-o", "json"], capture_output=True,
                             text=True, env={**os.environ, "BENTOML_HOME": str(bento_home)})
     assert tag in listed.stdout
+    # The retrain CronJob runs this image: its exporter and the table definitions are inside.
+    source = bento_home / "bentos" / tag.replace(":", "/") / "src"
+    for path in ("bento/retrain.py", "bento/registry.py", "gateway/export.py", "gateway/tables.py"):
+        assert (source / path).is_file(), path
+    assert not (source / "gateway" / "main.py").exists()
