@@ -76,15 +76,19 @@ def take_snapshot(database_url: str, out_dir: Path) -> dict[str, int]:
 
 
 def load_champion(registry, model_name: str) -> tuple[ItemItemModel | None, dict | None]:
-    """The serving model: the `champion` alias in MLflow, else the local store's latest."""
+    """The serving model: MODEL_VERSION or the `champion` alias in MLflow, else the local
+    store's latest."""
     import bentoml
     from bentoml.exceptions import NotFound
 
     if registry is not None:
-        found = registry.version(model_registry.CHAMPION)
-        if found is None:
+        # What prod serves is the pinned MODEL_VERSION (the CronJob gets the Bento's ConfigMap);
+        # by hand, the `champion` alias.
+        version = os.environ.get("MODEL_VERSION") or getattr(
+            registry.version(model_registry.CHAMPION), "version", None)
+        if version is None:
             return None, None
-        pulled = registry.pull(found.version)
+        pulled = registry.pull(version)
         stored = bentoml.models.get(pulled["tag"])
         ref = {"tag": pulled["tag"], "registry_version": pulled["version"]}
     else:

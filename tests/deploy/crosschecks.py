@@ -167,8 +167,9 @@ CODE = {
     "gateway": (("gateway", "*.py"),),
     "frontend": (("frontend", "*.template"), ("frontend", "*.conf"), ("frontend", "Dockerfile"),
                  ("frontend", "*.sh")),
+    "mlflow": (),   # `mlflow server` from the Bento image: all its settings are MLflow's own
 }
-LIBRARIES = {"bento": ("bentoml", "bentoml_cli")}
+LIBRARIES = {"bento": ("bentoml", "bentoml_cli"), "mlflow": ("mlflow",)}
 
 
 def library_texts(app):
@@ -192,7 +193,7 @@ def code_readers(repo=REPO):
         own = [p.read_text(errors="replace") for folder, pattern in globs
                for p in sorted((repo / folder).rglob(pattern))
                if "node_modules" not in p.parts and "dist" not in p.parts]
-        if not own:
+        if not own and app not in LIBRARIES:
             documented = architecture_env(app, repo)
             readers[app] = documented.__contains__
             continue

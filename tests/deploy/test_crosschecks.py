@@ -102,7 +102,7 @@ def test_env_readers_follow_the_code_not_comments(tmp_path, readers):
     assert readers["gateway"]("BENTO_TIMEOUT_SECONDS")   # pydantic-settings field
     assert readers["bento"]("RECOMMENDER_MODEL")         # os.environ.get("RECOMMENDER_MODEL")
     assert readers["bento"]("BENTOML_HOME")              # read by BentoML itself
-    assert not readers["bento"]("DATABASE_URL")
+    assert not readers["bento"]("BENTO_TIMEOUT_SECONDS")  # the gateway's, not the Bento's
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "ARCHITECTURE.md").write_text("| gateway | 8000 | `ONLY_THIS`: 1 |\n")
     (tmp_path / "gateway").mkdir()
