@@ -128,3 +128,52 @@ def test_an_application_path_that_does_not_exist_fails(argocd_objects):
     errors = cc.application_errors(app, project, "playlist-recs")
     assert len(errors) == 3
     assert "k8s/overlays/production has no kustomization.yaml" in errors[0]
+
+
+PIN = REPO / "k8s" / "overlays" / "prod" / "model-version.env"
+
+
+def test_prod_bento_pulls_the_pinned_version_and_serves_it(rendered):
+    assert cc.model_pin_errors(rendered["prod"], PIN.read_text()) == []
+
+
+def test_a_bento_not_serving_the_pin_fails(prod):
+    bento = find(prod, "Deployment", "bento")["spec"]["template"]["spec"]
+    pull = bento["initContainers"][0]
+    pull["command"][pull["command"].index("$(MODEL_VERSION)")] = "7"
+    del bento["containers"][0]["args"]
+    errors = cc.model_pin_errors(prod, "MODEL_VERSION=latest\n")
+    assert len(errors) == 4
+    assert "pins 'latest'" in errors[0] and "--version is '7'" in errors[1]
+    assert "not the pinned 'latest'" in errors[2] and "baked model" in errors[3]
+    bento["initContainers"] = []
+    assert cc.model_pin_errors(prod, PIN.read_text()) == [
+        "Deployment/bento: no initContainer runs python -m bento.registry pull"]
+
+
+def test_the_registry_info_file_must_be_shared_with_the_bento(prod):
+    bento = find(prod, "Deployment", "bento")["spec"]["template"]["spec"]
+    bento["initContainers"][0]["volumeMounts"] = [
+        m for m in bento["initContainers"][0]["volumeMounts"] if m["name"] != "bentoml-home"]
+    [error] = cc.model_pin_errors(prod, PIN.read_text())
+    assert "not on a volume both containers mount" in error
+
+
+def test_the_cronjob_runs_bento_retrain_with_the_bentos_image_and_limits(rendered):
+    assert cc.retrain_cronjob_errors(rendered["prod"]) == []
+    assert cc.retrain_cronjob_errors(rendered["dev"]) == [
+        "no CronJob runs python -m bento.retrain"]
+
+
+def test_a_drifting_cronjob_fails(prod):
+    job = find(prod, "CronJob", "retrain")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"][0]
+    job["image"] = "ghcr.io/example-org/playlist-recs-gateway:x"
+    job["env"] = [{"name": "DATABASE_URL", "value": "postgresql://u:p@db/x"},
+                  {"name": "RETRAIN_MEMORY_LIMIT_MIB", "value": "4096"},
+                  {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow-server:5000"}]
+    errors = cc.retrain_cronjob_errors(prod)
+    assert len(errors) == 4
+    assert "is not the Bento's" in errors[0] and "not the Bento's memory limit (1024" in errors[1]
+    assert "DATABASE_URL does not come from a Secret" in errors[2]
+    assert "'http://mlflow-server:5000' is not a Service" in errors[3]
