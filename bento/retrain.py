@@ -38,11 +38,19 @@ from bento.train import (DEFAULT_MODEL_NAME, FITTERS, Training, evaluate_at_k, l
 PROMOTED, BAD_INPUT, FAILED, REJECTED = 0, 2, 1, 3
 
 
+def database_url_from_env() -> str | None:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    path = os.environ.get("DATABASE_URL_FILE")
+    return Path(path).read_text(encoding="utf-8").strip() if path else None
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bento.retrain", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
-                        help="default: DATABASE_URL (a read-only role is enough)")
+    parser.add_argument("--database-url", default=database_url_from_env(),
+                        help="default: DATABASE_URL, or the file DATABASE_URL_FILE names "
+                             "(a mounted secret); a read-only role is enough")
     parser.add_argument("--work-dir", type=Path, help="snapshot and scratch (default: a temp dir)")
     parser.add_argument("--report", type=Path, help="write the JSON report here too")
     parser.add_argument("--pin-file", type=Path, help="on acceptance, write MODEL_VERSION=N here")
@@ -148,7 +156,7 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
         decision="promoted" if decision["passed"] else "rejected",
         reasons=decision["reasons"], notes=decision["notes"], checks=decision["checks"],
         settings=decision["settings"],
-        candidate={"tag": tag, "algorithm": training.choice.algorithm,
+        candidate={"tag": tag, "registry_version": None, "algorithm": training.choice.algorithm,
                    "params": training.choice.params, **candidate},
         champion=None if champion_ref is None else {**champion_ref, **champion_metrics},
         popularity=training.metrics["popularity"])

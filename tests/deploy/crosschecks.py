@@ -321,8 +321,9 @@ def mebibytes(quantity):
 
 
 def retrain_cronjob_errors(objects):
-    """A CronJob runs `python -m bento.retrain` with the Bento's image, reads the database from a
-    Secret, reaches MLflow through its Service, and gates memory on the Bento's real limit."""
+    """A CronJob runs `python -m bento.retrain` with the Bento's image, reads the database URL
+    from a mounted Secret, reaches MLflow through its Service, and gates memory on the Bento's
+    real limit."""
     jobs = [(cj, c) for cj in of_kind(objects, "CronJob")
             for c in cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
             if argv(c)[:3] == ["python", "-m", "bento.retrain"]]
@@ -340,8 +341,11 @@ def retrain_cronjob_errors(objects):
     if float(env.get("RETRAIN_MEMORY_LIMIT_MIB", "nan")) != limit:
         errors.append(f"{name}: RETRAIN_MEMORY_LIMIT_MIB={env.get('RETRAIN_MEMORY_LIMIT_MIB')} "
                       f"is not the Bento's memory limit ({limit:g} MiB)")
-    if not isinstance(env.get("DATABASE_URL"), dict) or "secretKeyRef" not in env["DATABASE_URL"]:
-        errors.append(f"{name}: DATABASE_URL does not come from a Secret")
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    secrets = {v["name"] for v in pod.get("volumes") or [] if "secret" in v}
+    if "DATABASE_URL" in env or mount_of(job, env.get("DATABASE_URL_FILE", "")) not in secrets:
+        errors.append(f"{name}: the database URL is not a file mounted from a Secret "
+                      "(DATABASE_URL_FILE)")
     uri = re.match(r"^http://([a-z0-9-]+):(\d+)$", str(env.get("MLFLOW_TRACKING_URI", "")))
     services = {(s["metadata"]["name"], p["port"]) for s in of_kind(objects, "Service")
                 for p in s["spec"]["ports"]}

@@ -169,11 +169,11 @@ def test_a_drifting_cronjob_fails(prod):
     job = find(prod, "CronJob", "retrain")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
         "containers"][0]
     job["image"] = "ghcr.io/example-org/playlist-recs-gateway:x"
-    job["env"] = [{"name": "DATABASE_URL", "value": "postgresql://u:p@db/x"},
+    job["env"] = [{"name": "DATABASE_URL", "value": "postgresql://u:p@db/x"},  # in the manifest
                   {"name": "RETRAIN_MEMORY_LIMIT_MIB", "value": "4096"},
                   {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow-server:5000"}]
     errors = cc.retrain_cronjob_errors(prod)
     assert len(errors) == 4
     assert "is not the Bento's" in errors[0] and "not the Bento's memory limit (1024" in errors[1]
-    assert "DATABASE_URL does not come from a Secret" in errors[2]
+    assert "the database URL is not a file mounted from a Secret" in errors[2]
     assert "'http://mlflow-server:5000' is not a Service" in errors[3]
