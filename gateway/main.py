@@ -18,6 +18,7 @@ from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, 
                                   Transport)
 from gateway.limits import BodyLimitMiddleware
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
+from gateway.retrain_report import LastRetrain
 from gateway.routers import likes, playlists, recommendations, system, users
 from gateway.settings import Settings
 from gateway.spa import mount_spa
@@ -107,6 +108,8 @@ def create_app(settings: Settings | None = None,
         async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http:
             app.state.store = store
             app.state.bento = BentoClient(bento_transport or http, metrics)
+            app.state.last_retrain = LastRetrain(settings.mlflow_tracking_uri) \
+                if settings.mlflow_tracking_uri else None
             yield
         engine.dispose()
 

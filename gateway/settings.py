@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     spa_dir: Path | None = None
     log_level: str = "info"
+    # The model registry, for the last retrain's verdict on /api/model (empty: none).
+    mlflow_tracking_uri: str = ""
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -143,6 +143,15 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert picks[0]["playlist_id"] == b
         metrics = httpx.get(f"{bento.url}/metrics", timeout=10).text
         assert f'recommender_model_info{{registry_version="{v3}",' in metrics
+
+        # 6. The gateway shows the serving version and the last challenger's verdict (MLflow).
+        shown = gateway_for(bento.url, owner_url, initial, logs, MLFLOW_TRACKING_URI=mlflow.url)
+        servers.append(shown)
+        model = httpx.get(f"{shown.url}/api/model", timeout=10).json()
+        assert model["registry_version"] == v3 and model["last_retrain"]["version"] == v3
+        assert model["last_retrain"]["decision"] == "promoted"
+        assert model["last_retrain"]["champion"]["registry_version"] == v1
+        assert model["last_retrain"]["candidate"]["recall@10"] == better["candidate"]["recall@10"]
     finally:
         for server in reversed(servers):
             server.stop()
