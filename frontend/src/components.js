@@ -11,17 +11,6 @@ function hashOf(text) {
   return hash;
 }
 
-/** Tracks may arrive as a count, a list, or a '|'-separated string. */
-export function trackList(tracks) {
-  if (Array.isArray(tracks)) return tracks;
-  if (typeof tracks === 'string' && tracks) return tracks.split('|');
-  return [];
-}
-
-export function trackCount(tracks) {
-  return typeof tracks === 'number' ? tracks : trackList(tracks).length;
-}
-
 function plural(count, word) {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
 from bento.recsys.dataio import load_dataset, write_dataset
@@ -74,7 +75,7 @@ def champion_version(env: dict[str, str]) -> str:
 
 
 def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp_path,
-                                              artifacts_dir):
+                                              artifacts_dir, browser):
     logs = artifacts_dir / "logs"
     initial, later_likes = split_by_time(sample_data_dir, tmp_path / "initial")
     owner_url, reader_url = database(postgres_url)
@@ -145,13 +146,26 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert f'recommender_model_info{{registry_version="{v3}",' in metrics
 
         # 6. The gateway shows the serving version and the last challenger's verdict (MLflow).
-        shown = gateway_for(bento.url, owner_url, initial, logs, MLFLOW_TRACKING_URI=mlflow.url)
+        shown = gateway_for(bento.url, owner_url, initial, logs, MLFLOW_TRACKING_URI=mlflow.url,
+                            SPA_DIR=str(REPO_ROOT / "frontend"))
         servers.append(shown)
         model = httpx.get(f"{shown.url}/api/model", timeout=10).json()
         assert model["registry_version"] == v3 and model["last_retrain"]["version"] == v3
         assert model["last_retrain"]["decision"] == "promoted"
         assert model["last_retrain"]["champion"]["registry_version"] == v1
         assert model["last_retrain"]["candidate"]["recall@10"] == better["candidate"]["recall@10"]
+        page = browser.new_page()
+        try:
+            page.goto(f"{shown.url}/model")
+            expect(page.locator(".model-version")).to_have_text(f"playlist_recommender v{v3}")
+            expect(page.locator(".model-promoted")).to_contain_text("just now")
+            expect(page.locator(".retrain-verdict")).to_contain_text(f"Promoted: version {v3}")
+            table = page.get_by_role("table", name="Last retrain against the serving model")
+            expect(table).to_contain_text(f"serving v{v1}")
+            expect(table).to_contain_text(str(better["candidate"]["recall@10"])[:5])
+            page.screenshot(path=artifacts_dir / "retrain-model-page.png", full_page=True)
+        finally:
+            page.close()
     finally:
         for server in reversed(servers):
             server.stop()
