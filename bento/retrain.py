@@ -178,7 +178,12 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
 
             bentoml.models.delete(tag)  # the local store's latest stays the champion
         return REJECTED, finish(report, registry, version)
-    report["promotion"] = promote(args, registry, version, report)
+    try:
+        report["promotion"] = promote(args, registry, version, report)
+    except Exception as err:  # GitHub refused, pin not writable...: accepted, not promoted
+        log(traceback.format_exc())
+        report.update(decision="error", error=f"promotion failed: {type(err).__name__}: {err}")
+        return FAILED, finish(report, registry, version)
     return PROMOTED, finish(report, registry, version)
 
 
