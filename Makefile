@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DATA ?= data/sample
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: install system-deps run test lint data train serve bench images quality
+.PHONY: install system-deps run test lint data train retrain serve bench images quality
 
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
@@ -27,6 +27,12 @@ train: data
 
 run: data
 	$(PY) scripts/run_local.py --data $(DATA)
+
+# Learn from the likes in the gateway's database (make run's SQLite file by default); the local
+# BentoML store is the registry unless MLFLOW_TRACKING_URI is set. Restart the Bento to serve it.
+DATABASE_URL ?= sqlite:///var/gateway.db
+retrain: install
+	DATABASE_URL=$(DATABASE_URL) $(PY) -m bento.retrain
 
 lint: install
 	$(VENV)/bin/flake8
