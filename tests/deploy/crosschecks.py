@@ -353,3 +353,14 @@ def retrain_cronjob_errors(objects):
         errors.append(f"{name}: MLFLOW_TRACKING_URI {env.get('MLFLOW_TRACKING_URI')!r} is not "
                       "a Service of the overlay")
     return errors
+
+
+def project_kind_errors(objects, project):
+    """Every kind an overlay renders is one the AppProject lets ArgoCD sync."""
+    spec = project["spec"]
+    allowed = {(entry["group"], entry["kind"])
+               for key in ("clusterResourceWhitelist", "namespaceResourceWhitelist")
+               for entry in spec.get(key) or []}
+    rendered = {(obj["apiVersion"].rpartition("/")[0], obj["kind"]) for obj in objects}
+    return [f"{kind} (group {group!r}) is rendered but the AppProject does not allow it"
+            for group, kind in sorted(rendered - allowed)]

@@ -177,3 +177,18 @@ def test_a_drifting_cronjob_fails(prod):
     assert "is not the Bento's" in errors[0] and "not the Bento's memory limit (1024" in errors[1]
     assert "the database URL is not a file mounted from a Secret" in errors[2]
     assert "'http://mlflow-server:5000' is not a Service" in errors[3]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_appproject_allows_every_rendered_kind(rendered, argocd_objects, overlay):
+    project = next(o for o in argocd_objects if o["kind"] == "AppProject")
+    assert cc.project_kind_errors(rendered[overlay], project) == []
+
+
+def test_a_kind_the_appproject_does_not_allow_fails(prod, argocd_objects):
+    project = copy.deepcopy(next(o for o in argocd_objects if o["kind"] == "AppProject"))
+    project["spec"]["namespaceResourceWhitelist"] = [
+        entry for entry in project["spec"]["namespaceResourceWhitelist"]
+        if entry["kind"] != "CronJob"]
+    assert cc.project_kind_errors(prod, project) == [
+        "CronJob (group 'batch') is rendered but the AppProject does not allow it"]
