@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 DATA ?= data/sample
 export BENTOML_DO_NOT_TRACK := True
 
-.PHONY: install system-deps run test lint data train serve bench images quality locks
+.PHONY: install system-deps run test lint data train retrain serve bench images quality locks
 
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
@@ -28,6 +28,12 @@ train: data
 
 run: data
 	$(PY) scripts/run_local.py --data $(DATA)
+
+# Learn from the likes in the gateway's database (make run's SQLite file by default); the local
+# BentoML store is the registry unless MLFLOW_TRACKING_URI is set. Restart the Bento to serve it.
+DATABASE_URL ?= sqlite:///var/gateway.db
+retrain: install
+	DATABASE_URL=$(DATABASE_URL) $(PY) -m bento.retrain
 
 lint: install
 	$(VENV)/bin/flake8
@@ -53,8 +59,8 @@ manifests: install system-deps tools
 # into docs/IMAGES.md. See README, "Containers".
 images: install system-deps
 	bash scripts/images/build.sh
-	$(PY) scripts/images/smoke.py
-	$(PY) scripts/images/report.py --out docs/IMAGES.md
+	$(PY) -m scripts.images.smoke
+	$(PY) -m scripts.images.report --out docs/IMAGES.md
 
 # Recommendation quality vs EASE/ALS on real data; rewrites docs/QUALITY.md (several minutes).
 quality: install
@@ -63,9 +69,9 @@ quality: install
 # Load through nginx -> gateway -> Bento next to the Bento alone; rewrites docs/BENCHMARKS.md.
 .PHONY: benchmarks
 benchmarks: install system-deps
-	$(PY) bench/load.py --json var/bench-load.json
-	$(PY) bench/load_report.py var/bench-load.json --out docs/BENCHMARKS.md
-	$(PY) bench/serve.py --out docs/SERVING.md
+	$(PY) -m bench.load --json var/bench-load.json
+	$(PY) -m bench.load_report var/bench-load.json --out docs/BENCHMARKS.md
+	$(PY) -m bench.serve --out docs/SERVING.md
 
 # Lock files with hashes, one per deployable, from its requirements.txt pins (Python 3.11, Linux
 # x86_64 like the images). Re-run after changing a requirements.txt: tests/deploy/test_locks.py

@@ -1,6 +1,6 @@
 """How much the gateway hop adds over calling the Bento directly, measured in the same run.
 
-    python bench/gateway_overhead.py [--requests 2000] [--data DIR] [--bentoml-home DIR]
+    python -m bench.gateway_overhead [--requests 2000] [--data DIR] [--bentoml-home DIR]
 
 Starts a real `bentoml serve` and a real uvicorn gateway on loopback, then alternates identical
 recommendation requests: the Bento's POST /recommend with a user's history, and the gateway's
@@ -20,9 +20,7 @@ from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.procs import (bentoml_serve, free_port, prepare_database,  # noqa: E402
-                         uvicorn_gateway)
+from devtools.procs import bentoml_serve, free_port, prepare_database, uvicorn_gateway
 
 
 def percentile(samples: list[float], q: float) -> float:

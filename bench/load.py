@@ -1,6 +1,6 @@
 """Load through the whole chain, nginx -> gateway -> Bento, next to the Bento alone, same run.
 
-    python bench/load.py [--seconds 10] [--soak 60] [--levels 1,16,32] [--json OUT]
+    python -m bench.load [--seconds 10] [--soak 60] [--levels 1,16,32] [--json OUT]
                          [--bento-workers 1] [--gateway-workers 1]
 
 Trains a model on generated sample data in a throwaway dir, starts a real `bentoml serve`, a
@@ -17,19 +17,16 @@ import asyncio
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.gateway_overhead import prepare_model  # noqa: E402
-from bench.loadgen import run_load  # noqa: E402
-from tests.frontend.nginx_proc import start_nginx  # noqa: E402
-from tests.procs import (bentoml_serve, free_port, prepare_database,  # noqa: E402
-                         uvicorn_gateway)
+from bench.gateway_overhead import prepare_model
+from bench.loadgen import run_load
+from devtools.nginx_proc import start_nginx
+from devtools.procs import bentoml_serve, free_port, prepare_database, uvicorn_gateway
 
 USERS = 200  # distinct listeners cycled through, so no single cache line answers everything
 TARGETS = ("bento", "gateway", "nginx")

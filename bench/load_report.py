@@ -1,6 +1,6 @@
 """Render bench/load.py's figures as docs/BENCHMARKS.md plus a latency-vs-concurrency PNG.
 
-    python bench/load_report.py FIGURES.json [--out docs/BENCHMARKS.md]
+    python -m bench.load_report FIGURES.json [--out docs/BENCHMARKS.md]
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ The model is loaded once per worker in `__init__`; `/readyz` answers only after 
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
@@ -19,7 +20,17 @@ import datarules
 from bento.limits import BodyLimitMiddleware
 from bento.recsys.model import ItemItemModel
 
-MODEL_TAG = os.environ.get("RECOMMENDER_MODEL", "playlist_recommender:latest")
+
+def registry_info() -> dict:
+    """What `python -m bento.registry pull --info-out FILE` imported (prod), else nothing."""
+    path = os.environ.get("RECOMMENDER_REGISTRY_INFO")
+    return json.loads(Path(path).read_text(encoding="utf-8")) if path else {}
+
+
+REGISTRY_INFO = registry_info()
+# A pulled registry version wins over RECOMMENDER_MODEL: the Bento serves exactly that tag.
+MODEL_TAG = REGISTRY_INFO.get("tag") or os.environ.get("RECOMMENDER_MODEL",
+                                                       "playlist_recommender:latest")
 MAX_IDS = 2000
 
 # The shared id rule (datarules): the same ids the gateway and the trainer accept.
@@ -56,6 +67,24 @@ class ModelInfo(BaseModel):
     counts: dict
     trained_at: str
     versions: dict
+    catalogue: dict = Field(description="playlists and tags the model was trained with")
+    registry_version: str | None = Field(None, description="MLflow registered model version")
+    promoted_at: str | None = Field(None, description="when that version became champion")
+
+
+def catalogue_summary(catalogue: dict[str, dict]) -> dict:
+    """How many playlists and tags the training catalogue (catalogue.json) held."""
+    tags = {tag for entry in catalogue.values() for tag in entry.get("tags", [])}
+    return {"playlists": len(catalogue), "tags": len(tags)}
+
+
+def model_info_gauge():
+    """`recommender_model_info{tag, registry_version} 1` on /metrics. prometheus_client is
+    imported here, in the worker, after BentoML has set its multiprocess directory."""
+    import prometheus_client
+
+    return prometheus_client.Gauge("recommender_model_info", "The model this Bento serves",
+                                   ["tag", "registry_version"], multiprocess_mode="max")
 
 
 @bentoml.service(
@@ -70,14 +99,19 @@ class PlaylistRecommender:
     bento_model = bentoml.models.BentoModel(MODEL_TAG)
 
     def __init__(self) -> None:
-        self.model, _ = ItemItemModel.load(Path(self.bento_model.path))
+        self.model, catalogue = ItemItemModel.load(Path(self.bento_model.path))
         self.tag = str(self.bento_model.tag)
         info = self.bento_model.info.metadata
+        registry = REGISTRY_INFO if REGISTRY_INFO.get("tag") == self.tag else {}
         self.info = ModelInfo(
             tag=self.tag, algorithm=info.get("algorithm", self.model.algorithm),
             parameters=info.get("parameters", {}), metrics=info.get("metrics", {}),
             baseline_metrics=info.get("baseline_metrics", {}), counts=info.get("counts", {}),
-            trained_at=info.get("trained_at", ""), versions=info.get("versions", {}))
+            trained_at=info.get("trained_at", ""), versions=info.get("versions", {}),
+            catalogue=catalogue_summary(catalogue),
+            registry_version=registry.get("version"), promoted_at=registry.get("promoted_at"))
+        model_info_gauge().labels(tag=self.tag,
+                                  registry_version=registry.get("version") or "").set(1)
 
     def items(self, history: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> list[Item]:
         ids = self.model.item_ids

@@ -14,20 +14,26 @@ import json
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import scipy
 import sklearn
 
 from bento.recsys.algorithms import FITTERS, fit
-from bento.recsys.dataio import INTERACTIONS, PLAYLISTS, USERS, DataError, load_dataset
+from bento.recsys.dataio import (INTERACTIONS, PLAYLISTS, USERS, Dataset, DataError,
+                                 load_dataset)
 from bento.recsys.evaluation import evaluate, holdout_split
-from bento.recsys.matrix import binarize, build_matrix
-from bento.recsys.tuning import choose
+from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
+from bento.recsys.model import ItemItemModel
+from bento.recsys.tuning import Choice, choose
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
+# (matrix, dataset) -> (train part, held-out part), binary user x item matrices
+Split = Callable[[InteractionMatrix, Dataset], tuple]
 EVAL_MAX_USERS = 20_000
 
 
@@ -78,10 +84,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def run(args: argparse.Namespace) -> str:
+@dataclass
+class Training:
+    """What a training run produced: the model fitted on all data and how it was judged."""
+
+    model: ItemItemModel
+    choice: Choice
+    metrics: dict[str, dict]          # {"model": ..., "popularity": ...} on the holdout
+    holdout: tuple | None             # (train, test) user x item matrices, None with --no-eval
+    item_ids: list[str]
+    catalogue: dict[str, dict]
+    counts: dict[str, int]
+    fingerprint: str
+    data_until: float | None          # the newest like's unix time: later likes are unseen
+
+
+def random_holdout(seed: int) -> Split:
+    """A seeded 20% of each listener's playlists (listeners with at least 3)."""
+    return lambda matrix, dataset: holdout_split(binarize(matrix.user_items), seed=seed)
+
+
+def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
+          with_eval: bool = True, split: Split | None = None) -> Training:
+    """Load, choose settings, evaluate against popularity on a holdout (`split`, default
+    `random_holdout(seed)`), fit on all."""
     started = time.perf_counter()
-    log(f"loading {args.data} ...")
-    dataset = load_dataset(args.data)
+    log(f"loading {data_dir} ...")
+    dataset = load_dataset(data_dir)
     for warning in dataset.warnings:
         log(f"warning: {warning}")
     matrix = build_matrix(dataset)
@@ -91,57 +120,76 @@ def run(args: argparse.Namespace) -> str:
         f"({time.perf_counter() - started:.1f}s)")
 
     metrics: dict[str, dict] = {}
-    if args.no_eval:
-        choice = choose(user_items, matrix.item_ids, args.algorithm, args.k, args.seed,
-                        progress=log)
+    holdout = None
+    if not with_eval:
+        choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log)
     else:
-        train, test = holdout_split(user_items, seed=args.seed)
+        holdout = train_part, test = (split or random_holdout(seed))(matrix, dataset)
         log("choosing settings on a validation split of the training part ...")
-        choice = choose(train, matrix.item_ids, args.algorithm, args.k, args.seed, progress=log)
+        choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log)
         log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
-            candidate = fit(name, train, matrix.item_ids, params)
-            metrics[label] = at_k(evaluate(candidate, train, test, args.k,
-                                           max_users=EVAL_MAX_USERS, seed=args.seed), args.k)
+            candidate = fit(name, train_part, matrix.item_ids, params)
+            metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed)
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
-                     "popularity (baseline)": metrics["popularity"]}, args.k)
+                     "popularity (baseline)": metrics["popularity"]}, k)
 
     log(f"fitting {choice.algorithm} on all data ...")
     model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in dataset.playlists.values()}
-    tag = save_to_store(args, model, catalogue, metrics, dataset_fingerprint=fingerprint(args.data),
-                        counts={"users": n_users, "playlists": n_items,
-                                "interactions": len(dataset)})
+    stamps = [stamp for stamp in dataset.timestamps if stamp is not None]
+    return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,
+                    {"users": n_users, "playlists": n_items, "interactions": len(dataset)},
+                    fingerprint(data_dir), max(stamps) if stamps else None)
+
+
+def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int) -> dict[str, float]:
+    """The holdout metrics every report uses (one user sample per seed, so runs compare)."""
+    return at_k(evaluate(model, train_part, test, k, max_users=EVAL_MAX_USERS, seed=seed), k)
+
+
+def run(args: argparse.Namespace) -> str:
+    started = time.perf_counter()
+    training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval)
+    tag = save_to_store(args.model_name, args.k, args.seed, training)
     if args.metrics_out:
-        args.metrics_out.write_text(json.dumps({
-            "model": tag, "algorithm_name": choice.algorithm, "params": choice.params,
-            "algorithm": metrics.get("model", {}), "popularity": metrics.get("popularity", {}),
-        }, indent=2))
+        write_metrics(args.metrics_out, tag, args.k, training)
     log(f"saved {tag} in {time.perf_counter() - started:.1f}s")
     return tag
 
 
-def save_to_store(args, model, catalogue, metrics, dataset_fingerprint, counts) -> str:
+def write_metrics(path: Path, tag: str, k: int, training: Training) -> None:
+    """`--metrics-out`: metrics under "metrics" by model label, the algorithm by its name."""
+    path.write_text(json.dumps({
+        "model": tag, "algorithm": training.choice.algorithm, "params": training.choice.params,
+        "k": k, "dataset": training.fingerprint, "counts": training.counts,
+        "metrics": training.metrics,
+    }, indent=2))
+
+
+def save_to_store(model_name: str, k: int, seed: int, training: Training) -> str:
     """Write inside `bentoml.models.create`: an exception there leaves no model behind."""
     import bentoml  # imported late: data errors should not pay for BentoML's import
 
+    model = training.model
     metadata = {
         "algorithm": model.algorithm,
         "parameters": model.params,
-        "metrics": metrics.get("model", {}),
-        "baseline_metrics": metrics.get("popularity", {}),
-        "counts": counts,
-        "k": args.k,
-        "seed": args.seed,
+        "metrics": training.metrics.get("model", {}),
+        "baseline_metrics": training.metrics.get("popularity", {}),
+        "counts": training.counts,
+        "data_until": training.data_until,
+        "k": k,
+        "seed": seed,
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": {"python": platform.python_version(), "numpy": np.__version__,
                      "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
                      "bentoml": bentoml.__version__},
     }
-    labels = {"algorithm": model.algorithm, "dataset": dataset_fingerprint}
-    with bentoml.models.create(args.model_name, labels=labels, metadata=metadata) as bento_model:
-        model.save(Path(bento_model.path), catalogue)
+    labels = {"algorithm": model.algorithm, "dataset": training.fingerprint}
+    with bentoml.models.create(model_name, labels=labels, metadata=metadata) as bento_model:
+        model.save(Path(bento_model.path), training.catalogue)
     return str(bento_model.tag)
 
 

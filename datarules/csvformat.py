@@ -270,12 +270,13 @@ def write_csv_atomic(path: Path, header: list[str], rows) -> None:
         raise
 
 
-def write_dataset(data_dir: Path | str, users: dict[str, str], playlists: list[Playlist],
-                  interactions) -> None:
-    """Write the three files; `interactions` yields (user_id, playlist_id, weight, timestamp)."""
+def write_dataset(data_dir: Path | str, users, playlists, interactions) -> None:
+    """Write the three files, streaming: `users` is a dict or yields (user_id, name) pairs,
+    `playlists` yields `Playlist`s, `interactions` (user_id, playlist_id, weight, timestamp)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    write_csv_atomic(data_dir / USERS, ["user_id", "name"], sorted(users.items()))
+    user_rows = sorted(users.items()) if isinstance(users, dict) else users
+    write_csv_atomic(data_dir / USERS, ["user_id", "name"], user_rows)
     write_csv_atomic(data_dir / PLAYLISTS,
                      ["playlist_id", "name", "description", "tags", "tracks"],
                      ((p.id, p.name, p.description, TAG_SEPARATOR.join(p.tags),

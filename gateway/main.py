@@ -22,6 +22,7 @@ from gateway.limits import BodyLimitMiddleware, HostCheckMiddleware
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.quota import WriteQuota
+from gateway.retrain_report import LastRetrain
 from gateway.routers import likes, me, playlists, recommendations, system, users
 from gateway.settings import Settings
 from gateway.spa import mount_spa
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None,
         async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http:
             app.state.store = store
             app.state.bento = BentoClient(bento_transport or http, metrics)
+            app.state.last_retrain = LastRetrain(settings.mlflow_tracking_uri) \
+                if settings.mlflow_tracking_uri else None
             yield
         engine.dispose()
 

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     allowed_hosts: str = "localhost,127.0.0.1,testserver"
     write_quota_per_minute: float = Field(60.0, gt=0)
     write_quota_burst: int = Field(20, ge=1)
+    # The model registry, for the last retrain's verdict on /api/model (empty: none).
+    mlflow_tracking_uri: str = ""
 
     @property
     def cors_origin_list(self) -> list[str]:

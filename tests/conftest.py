@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.procs import REPO_ROOT, Server, bentoml_serve, free_port
+from devtools.postgres import postgres_bin, postgres_server
+from devtools.procs import REPO_ROOT, Server, bentoml_serve, free_port
 
 SESSION_BENTOML_HOME = Path(tempfile.mkdtemp(prefix="test-bentoml-home-"))
 os.environ["BENTOML_HOME"] = str(SESSION_BENTOML_HOME)
@@ -65,3 +66,15 @@ def bento_server(bento_home, artifacts_dir) -> Server:
     server = bentoml_serve(bento_home, port, artifacts_dir / "logs" / f"bento-{port}.log")
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL (initdb + pg_ctl in a temp dir on 127.0.0.1), stopped at the end."""
+    bin_dir = postgres_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL is not installed (scripts/apt-packages.txt lists it)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    with postgres_server(bin_dir) as url:
+        yield url

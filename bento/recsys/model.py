@@ -123,6 +123,28 @@ class ItemItemModel:
         return [history[order[:, col][contributions[order[:, col], col] > 0]]
                 for col in range(items.size)]
 
+    def reindexed(self, item_ids: list[str]) -> "ItemItemModel":
+        """The same model over `item_ids` first, then the items only this model knows, so it
+        can score another dataset's holdout: items it does not know get no weight (they just
+        miss) and items only it knows still take slots (and miss too)."""
+        wanted = set(item_ids)
+        extra = [item_id for item_id in self.item_ids if item_id not in wanted]
+        union = list(item_ids) + extra
+        position = {item_id: i for i, item_id in enumerate(union)}
+        old_to_new = np.asarray([position[item_id] for item_id in self.item_ids], dtype=np.int64)
+        popularity = np.zeros(len(union), dtype=np.float32)
+        popularity[old_to_new] = self.popularity
+        weights = self.weights
+        if sp.issparse(weights):
+            mapping = sp.csr_matrix((np.ones(self.n_items, dtype=np.float32),
+                                     (np.arange(self.n_items), old_to_new)),
+                                    shape=(self.n_items, len(union)))
+            weights = (mapping.T @ weights @ mapping).tocsr()
+        elif weights is not None:
+            weights = np.zeros((len(union), len(union)), dtype=np.float32)
+            weights[np.ix_(old_to_new, old_to_new)] = self.weights
+        return ItemItemModel(union, popularity, weights, self.algorithm, self.params)
+
     def save(self, directory: Path | str, catalogue: dict | None = None) -> None:
         """numpy arrays in .npz and ids/catalogue in JSON: loadable without pickle."""
         directory = Path(directory)

@@ -11,17 +11,6 @@ function hashOf(text) {
   return hash;
 }
 
-/** Tracks may arrive as a count, a list, or a '|'-separated string. */
-export function trackList(tracks) {
-  if (Array.isArray(tracks)) return tracks;
-  if (typeof tracks === 'string' && tracks) return tracks.split('|');
-  return [];
-}
-
-export function trackCount(tracks) {
-  return typeof tracks === 'number' ? tracks : trackList(tracks).length;
-}
-
 function plural(count, word) {
   return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
@@ -96,7 +85,8 @@ function becauseLine(because) {
 export function playlistCard(item, {maxScore, fresh = false, reasons = true} = {}) {
   const playlist = {...item, id: item.id || item.playlist_id};
   const href = `/playlist/${encodeURIComponent(playlist.id)}`;
-  const meta = [plural(trackCount(playlist.tracks), 'track')];
+  // The API sends a track count, or null when the catalogue does not know it.
+  const meta = typeof playlist.tracks === 'number' ? [plural(playlist.tracks, 'track')] : [];
   if (typeof playlist.like_count === 'number') meta.push(plural(playlist.like_count, 'like'));
   return h('article', {class: `card${fresh ? ' is-fresh' : ''}`, 'data-playlist-id': playlist.id},
     h('a', {class: 'card-cover-link', href, 'data-link': true, tabindex: '-1',

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway.access import IdentityDep, allow_self_or_admin, no_store, require_self_or_admin
@@ -82,6 +82,9 @@ async def seed_recommendations(body: SeedRecommendationRequest, store: StoreDep,
 
 
 @router.get("/api/model", response_model=ModelInfo, responses={503: ERRORS[503]})
-async def model_info(bento: BentoDep):
-    """The Bento's model_info: tag, algorithm, parameters, metrics, counts, trained_at."""
-    return await bento.model_info()
+async def model_info(bento: BentoDep, request: Request):
+    """The Bento's model_info (tag, algorithm, metrics, counts, trained_at, registry_version,
+    promoted_at), plus `last_retrain`: the newest challenger's gate verdict from MLflow."""
+    info = await bento.model_info()
+    reader = request.app.state.last_retrain
+    return {**info, "last_retrain": await reader.get() if reader is not None else None}

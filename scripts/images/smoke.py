@@ -1,6 +1,6 @@
 """Run the three images with podman and smoke-test them through the frontend container.
 
-    python scripts/images/smoke.py      # after scripts/images/build.sh (same IMAGE_TAG)
+    python -m scripts.images.smoke      # after scripts/images/build.sh (same IMAGE_TAG)
 
 Each container uses the host network on its own free loopback port, set through the image's own
 configuration (BENTOML_HOST/PORT, UVICORN_HOST/PORT, NGINX_PORT as address:port), and runs with a
@@ -19,11 +19,9 @@ from pathlib import Path
 
 import httpx
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from devtools.procs import free_port, wait_http
 
-from tests.procs import free_port, wait_http  # noqa: E402
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 ENV_SH = REPO_ROOT / "scripts" / "images" / "env.sh"
 PODMAN_ENV = ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "BUILDAH_ISOLATION")

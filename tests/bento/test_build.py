@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 
-from tests.procs import REPO_ROOT, VENV_BIN
+from devtools.procs import REPO_ROOT, VENV_BIN
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="util-linux unshare missing")
 def test_bentoml_build_offline(bento_home):
     args = ["unshare", "--net", "--", str(VENV_BIN / "bentoml"), "build", "--output", "tag"]
@@ -31,3 +32,8 @@ def test_bentoml_build_offline(bento_home):
                                "import datarules; print(datarules.id_problem('../x'))"],
                               cwd=src, capture_output=True, text=True, timeout=60)
     assert imported.stdout.strip() == "must not contain '/'", imported.stderr
+    # The retrain CronJob runs this image: its exporter and the table definitions are inside.
+    source = src
+    for path in ("bento/retrain.py", "bento/registry.py", "gateway/export.py", "gateway/tables.py"):
+        assert (source / path).is_file(), path
+    assert not (source / "gateway" / "main.py").exists()

@@ -38,12 +38,16 @@ def test_direct_call_cold_start_and_model_info(service):
     info = aio.run(service.model_info())
     assert info.tag.startswith("playlist_recommender:") and info.counts["playlists"] == 150
     assert "recall@10" in info.metrics
+    # catalogue.json, saved with the model, is what the service reports it was trained with
+    assert info.catalogue["playlists"] == 150 and info.catalogue["tags"] > 5
+    assert info.registry_version is None and info.promoted_at is None  # not pulled from MLflow
 
 
 def post(server, path, body, **kwargs) -> httpx.Response:
     return httpx.post(server.url + path, json=body, timeout=10, **kwargs)
 
 
+@pytest.mark.slow  # a real `bentoml serve`
 def test_http_recommend_contract(bento_server):
     popular = post(bento_server, "/recommend", {"k": 3}).json()
     assert popular["strategy"] == "popular" and len(popular["items"]) == 3
@@ -61,6 +65,7 @@ def test_http_recommend_contract(bento_server):
     assert all(set(item) == {"playlist_id", "score", "because"} for item in body["items"])
 
 
+@pytest.mark.slow  # a real `bentoml serve`
 def test_http_new_listener_gets_personal_results_after_one_like(bento_server):
     items = post(bento_server, "/recommend", {"k": 10}).json()["items"]
     popular = [item["playlist_id"] for item in items]
@@ -71,6 +76,7 @@ def test_http_new_listener_gets_personal_results_after_one_like(bento_server):
     assert body["items"][0]["because"] == [liked]
 
 
+@pytest.mark.slow  # a real `bentoml serve`
 @pytest.mark.parametrize("body", [{"k": 0}, {"k": 101}, {"k": "ten"}, {"history": "pl0001"},
                                   {"history": [""]}, {"history": ["x" * 129]},
                                   {"history": ["bad\u0000id"]}, {"history": ["a"] * 2001},
@@ -83,6 +89,7 @@ def test_http_bad_recommend_input_is_a_4xx_with_a_reason(bento_server, body):
     assert response.json()["error"]
 
 
+@pytest.mark.slow  # a real `bentoml serve`
 def test_http_similar_and_unknown_id(bento_server):
     seed = post(bento_server, "/recommend", {"k": 1}).json()["items"][0]["playlist_id"]
     body = post(bento_server, "/similar", {"playlist_id": seed, "k": 4}).json()
@@ -92,9 +99,12 @@ def test_http_similar_and_unknown_id(bento_server):
     assert missing.status_code == 404 and "does-not-exist" in missing.text
 
 
+@pytest.mark.slow  # a real `bentoml serve`
 def test_http_model_info_and_builtin_endpoints(bento_server):
     info = post(bento_server, "/model_info", {}).json()
     assert info["algorithm"] and info["counts"]["playlists"] == 150 and info["trained_at"]
     for path in ("/livez", "/readyz", "/metrics"):
         assert httpx.get(bento_server.url + path, timeout=5).status_code == 200
+    metrics = httpx.get(bento_server.url + "/metrics", timeout=5).text
+    assert f'recommender_model_info{{registry_version="",tag="{info["tag"]}"}} 1.0' in metrics
     assert "/recommend" in httpx.get(bento_server.url + "/docs.json", timeout=5).json()["paths"]

@@ -26,14 +26,16 @@ def test_train_saves_a_loadable_model_with_metadata(bento_home, sample_data_dir,
     assert stored.info.labels["algorithm"] == "itemknn"
     assert len(stored.info.labels["dataset"]) == 16
     meta = stored.info.metadata
-    assert meta["counts"] == {"users": 600, "playlists": 150,
-                              "interactions": meta["counts"]["interactions"]}
+    interactions = len((sample_data_dir / "interactions.csv").read_text().splitlines()) - 1
+    assert meta["counts"] == {"users": 600, "playlists": 150, "interactions": interactions}
     assert meta["metrics"]["recall@10"] > meta["baseline_metrics"]["recall@10"]
     assert {"numpy", "scipy", "scikit-learn", "bentoml"} <= set(meta["versions"])
     assert meta["seed"] == 3 and meta["trained_at"]
     metrics = json.loads(metrics_file.read_text())
-    assert metrics["model"] == tag and metrics["algorithm_name"] == "itemknn"
-    assert metrics["algorithm"]["recall@10"] == meta["metrics"]["recall@10"]
+    assert metrics["model"] == tag and metrics["algorithm"] == "itemknn"
+    assert metrics["metrics"]["model"]["recall@10"] == meta["metrics"]["recall@10"]
+    assert metrics["metrics"]["popularity"] == meta["baseline_metrics"]
+    assert metrics["dataset"] == stored.info.labels["dataset"]
     model, catalogue = ItemItemModel.load(stored.path)
     assert model.algorithm == "itemknn" and model.n_items == 150
     assert set(catalogue) == set(model.item_ids)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.procs import REPO_ROOT
+from devtools.procs import REPO_ROOT
 
 COMPOSE_FILES = [REPO_ROOT / "docker-compose.yml", REPO_ROOT / "docker-compose.postgres.yml"]
 COMPOSE_ENV = {"POSTGRES_PASSWORD": "only-for-validation", "MIGRATOR_PASSWORD": "m-validation",

@@ -10,7 +10,7 @@ import pytest
 from scripts.images.smoke import Podman, Stack, podman_and_images
 # The system Chromium for pytest-playwright's `browser`, exactly as the browser tests launch it.
 from tests.frontend.conftest import browser_type_launch_args  # noqa: F401
-from tests.procs import REPO_ROOT
+from devtools.procs import REPO_ROOT
 
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "images" / "build.sh"
 

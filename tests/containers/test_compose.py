@@ -15,7 +15,7 @@ import yaml
 
 from scripts.images.smoke import image_env
 from tests.containers.compose import COMPOSE_FILES, compose_config, docker_compose
-from tests.procs import REPO_ROOT
+from devtools.procs import REPO_ROOT
 
 # CI lays shared/ beside the clone.
 COMPOSE_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"

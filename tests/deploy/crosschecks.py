@@ -186,8 +186,9 @@ CODE = {
     "gateway": (("gateway", "*.py"),),
     "frontend": (("frontend", "*.template"), ("frontend", "*.conf"), ("frontend", "Dockerfile"),
                  ("frontend", "*.sh")),
+    "mlflow": (),   # `mlflow server` from the Bento image: all its settings are MLflow's own
 }
-LIBRARIES = {"bento": ("bentoml", "bentoml_cli")}
+LIBRARIES = {"bento": ("bentoml", "bentoml_cli"), "mlflow": ("mlflow",)}
 
 
 def library_texts(app):
@@ -211,7 +212,7 @@ def code_readers(repo=REPO):
         own = [p.read_text(errors="replace") for folder, pattern in globs
                for p in sorted((repo / folder).rglob(pattern))
                if "node_modules" not in p.parts and "dist" not in p.parts]
-        if not own:
+        if not own and app not in LIBRARIES:
             documented = architecture_env(app, repo)
             readers[app] = documented.__contains__
             continue
@@ -432,6 +433,121 @@ def migration_errors(objects, overlay):
     errors += [f"{name_of(obj)} is not a PreSync hook: missing when the Job runs on a first sync"
                for obj in accounts + reach
                if (obj["metadata"].get("annotations") or {}).get(HOOK) != "PreSync"]
+
+
+# -- the retrain loop (issue 11): the pinned model version reaches the Bento; the CronJob ------
+
+def env_values(container, objects):
+    """name -> value a container gets from literal env and envFrom ConfigMaps (later wins)."""
+    config_maps = {c["metadata"]["name"]: c for c in of_kind(objects, "ConfigMap")}
+    values = {}
+    for source in container.get("envFrom") or []:
+        ref = source.get("configMapRef")
+        if ref:
+            values.update(config_maps.get(ref["name"], {}).get("data", {}))
+    values.update({e["name"]: e.get("value", e.get("valueFrom"))
+                   for e in container.get("env") or []})
+    return values
+
+
+def argv(container):
+    return [str(a) for a in (container.get("command") or []) + (container.get("args") or [])]
+
+
+def option(arguments, name):
+    return arguments[arguments.index(name) + 1] if name in arguments[:-1] else None
+
+
+def pinned_version(pin_text):
+    for line in pin_text.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "MODEL_VERSION":
+            return value.strip()
+    return None
+
+
+def mount_of(container, path):
+    """The volume whose mount holds `path` in this container, or None."""
+    for mount in container.get("volumeMounts") or []:
+        if path.startswith(mount["mountPath"].rstrip("/") + "/"):
+            return mount["name"]
+    return None
+
+
+def model_pin_errors(objects, pin_text):
+    """Prod Bento pods import the version model-version.env pins, and serve exactly that."""
+    pinned = pinned_version(pin_text)
+    errors = [] if (pinned or "").isdigit() else [
+        f"model-version.env pins {pinned!r}, not a registered model version number"]
+    bento = next((d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "bento"),
+                 None)
+    if bento is None:
+        return errors + ["no Deployment/bento"]
+    pod = bento["spec"]["template"]["spec"]
+    pulls = [c for c in pod.get("initContainers") or [] if "bento.registry" in argv(c)]
+    if not pulls:
+        return errors + ["Deployment/bento: no initContainer runs python -m bento.registry pull"]
+    pull, serve = pulls[0], pod["containers"][0]
+    arguments = argv(pull)
+    if option(arguments, "--version") != "$(MODEL_VERSION)":
+        errors.append(f"Deployment/bento: the pull's --version is "
+                      f"{option(arguments, '--version')!r}, not $(MODEL_VERSION)")
+    if env_values(pull, objects).get("MODEL_VERSION") != pinned:
+        errors.append(f"Deployment/bento: the pull gets MODEL_VERSION="
+                      f"{env_values(pull, objects).get('MODEL_VERSION')!r}, not the pinned "
+                      f"{pinned!r}")
+    info = option(arguments, "--info-out")
+    if info is None or env_values(serve, objects).get("RECOMMENDER_REGISTRY_INFO") != info:
+        errors.append(f"Deployment/bento: RECOMMENDER_REGISTRY_INFO is not the pull's "
+                      f"--info-out {info!r}")
+    elif mount_of(pull, info) is None or mount_of(pull, info) != mount_of(serve, info):
+        errors.append(f"Deployment/bento: {info} is not on a volume both containers mount")
+    if "bento.service:PlaylistRecommender" not in argv(serve):
+        errors.append("Deployment/bento: serves the built Bento (its baked model), not the "
+                      "service from the pulled store")
+    return errors
+
+
+def mebibytes(quantity):
+    units = {"Mi": 1, "Gi": 1024, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for suffix, factor in units.items():
+        if str(quantity).endswith(suffix):
+            return float(str(quantity)[:-len(suffix)]) * factor
+    return float(quantity) / 2**20
+
+
+def retrain_cronjob_errors(objects):
+    """A CronJob runs `python -m bento.retrain` with the Bento's image, reads the database URL
+    from a mounted Secret, reaches MLflow through its Service, and gates memory on the Bento's
+    real limit."""
+    jobs = [(cj, c) for cj in of_kind(objects, "CronJob")
+            for c in cj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+            if argv(c)[:3] == ["python", "-m", "bento.retrain"]]
+    if not jobs:
+        return ["no CronJob runs python -m bento.retrain"]
+    cronjob, job = jobs[0]
+    name = name_of(cronjob)
+    bento = next(d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "bento")
+    serving = pod_containers(bento)[0]
+    errors = []
+    if job["image"] != serving["image"]:
+        errors.append(f"{name}: image {job['image']} is not the Bento's {serving['image']}")
+    env = env_values(job, objects)
+    limit = mebibytes(serving["resources"]["limits"]["memory"])
+    if float(env.get("RETRAIN_MEMORY_LIMIT_MIB", "nan")) != limit:
+        errors.append(f"{name}: RETRAIN_MEMORY_LIMIT_MIB={env.get('RETRAIN_MEMORY_LIMIT_MIB')} "
+                      f"is not the Bento's memory limit ({limit:g} MiB)")
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    secrets = {v["name"] for v in pod.get("volumes") or [] if "secret" in v}
+    if "DATABASE_URL" in env or mount_of(job, env.get("DATABASE_URL_FILE", "")) not in secrets:
+        errors.append(f"{name}: the database URL is not a file mounted from a Secret "
+                      "(DATABASE_URL_FILE)")
+    uri = re.match(r"^http://([a-z0-9-]+):(\d+)$", str(env.get("MLFLOW_TRACKING_URI", "")))
+    services = {(s["metadata"]["name"], p["port"]) for s in of_kind(objects, "Service")
+                for p in s["spec"]["ports"]}
+    if uri is None or (uri[1], int(uri[2])) not in services:
+        errors.append(f"{name}: MLFLOW_TRACKING_URI {env.get('MLFLOW_TRACKING_URI')!r} is not "
+                      "a Service of the overlay")
     return errors
 
 

@@ -104,7 +104,7 @@ def test_env_readers_follow_the_code_not_comments(tmp_path, readers):
     assert readers["gateway"]("BENTO_TIMEOUT_SECONDS")   # pydantic-settings field
     assert readers["bento"]("RECOMMENDER_MODEL")         # os.environ.get("RECOMMENDER_MODEL")
     assert readers["bento"]("BENTOML_HOME")              # read by BentoML itself
-    assert not readers["bento"]("DATABASE_URL")
+    assert not readers["bento"]("BENTO_TIMEOUT_SECONDS")  # the gateway's, not the Bento's
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "ARCHITECTURE.md").write_text("| gateway | 8000 | `ONLY_THIS`: 1 |\n")
     (tmp_path / "gateway").mkdir()
@@ -170,8 +170,57 @@ def test_seeding_the_sample_outside_dev_fails(prod, rendered):
     assert error == "Deployment/gateway/seed imports data: only the dev overlay seeds the sample"
 
 
+PIN = REPO / "k8s" / "overlays" / "prod" / "model-version.env"
+
+
+def test_prod_bento_pulls_the_pinned_version_and_serves_it(rendered):
+    assert cc.model_pin_errors(rendered["prod"], PIN.read_text()) == []
+
+
+def test_a_bento_not_serving_the_pin_fails(prod):
+    bento = find(prod, "Deployment", "bento")["spec"]["template"]["spec"]
+    pull = bento["initContainers"][0]
+    pull["command"][pull["command"].index("$(MODEL_VERSION)")] = "7"
+    del bento["containers"][0]["args"]
+    errors = cc.model_pin_errors(prod, "MODEL_VERSION=latest\n")
+    assert len(errors) == 4
+    assert "pins 'latest'" in errors[0] and "--version is '7'" in errors[1]
+    assert "not the pinned 'latest'" in errors[2] and "baked model" in errors[3]
+    bento["initContainers"] = []
+    assert cc.model_pin_errors(prod, PIN.read_text()) == [
+        "Deployment/bento: no initContainer runs python -m bento.registry pull"]
+
+
+def test_the_registry_info_file_must_be_shared_with_the_bento(prod):
+    bento = find(prod, "Deployment", "bento")["spec"]["template"]["spec"]
+    bento["initContainers"][0]["volumeMounts"] = [
+        m for m in bento["initContainers"][0]["volumeMounts"] if m["name"] != "bentoml-home"]
+    [error] = cc.model_pin_errors(prod, PIN.read_text())
+    assert "not on a volume both containers mount" in error
+
+
+def test_the_cronjob_runs_bento_retrain_with_the_bentos_image_and_limits(rendered):
+    assert cc.retrain_cronjob_errors(rendered["prod"]) == []
+    assert cc.retrain_cronjob_errors(rendered["dev"]) == [
+        "no CronJob runs python -m bento.retrain"]
+
+
+def test_a_drifting_cronjob_fails(prod):
+    job = find(prod, "CronJob", "retrain")["spec"]["jobTemplate"]["spec"]["template"]["spec"][
+        "containers"][0]
+    job["image"] = "ghcr.io/example-org/playlist-recs-gateway:x"
+    job["env"] = [{"name": "DATABASE_URL", "value": "postgresql://u:p@db/x"},  # in the manifest
+                  {"name": "RETRAIN_MEMORY_LIMIT_MIB", "value": "4096"},
+                  {"name": "MLFLOW_TRACKING_URI", "value": "http://mlflow-server:5000"}]
+    errors = cc.retrain_cronjob_errors(prod)
+    assert len(errors) == 4
+    assert "is not the Bento's" in errors[0] and "not the Bento's memory limit (1024" in errors[1]
+    assert "the database URL is not a file mounted from a Secret" in errors[2]
+    assert "'http://mlflow-server:5000' is not a Service" in errors[3]
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_appproject_allows_every_kind_rendered(rendered, argocd_objects, overlay):
+def test_the_appproject_allows_every_rendered_kind(rendered, argocd_objects, overlay):
     project = next(o for o in argocd_objects if o["kind"] == "AppProject")
     assert cc.project_kind_errors(rendered[overlay], project) == []
 

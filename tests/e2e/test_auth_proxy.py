@@ -15,7 +15,7 @@ import pytest
 
 from bento.recsys.dataio import load_dataset
 from tests.conftest import run_module
-from tests.procs import REPO_ROOT, free_port, wait_http
+from devtools.procs import REPO_ROOT, free_port, wait_http
 
 pytestmark = pytest.mark.slow
 ALICE = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org"}

@@ -10,8 +10,11 @@ import sys
 import time
 
 import httpx
+import pytest
 
-from tests.procs import REPO_ROOT, free_port, wait_http
+from devtools.procs import REPO_ROOT, free_port, wait_http
+
+pytestmark = pytest.mark.slow  # starts the Bento and the gateway
 
 
 def test_run_local_trains_serves_and_stops_cleanly(sample_data_dir, tmp_path):

@@ -11,12 +11,10 @@ from pathlib import Path
 import pytest
 
 from bento.recsys.dataio import Playlist, load_dataset, write_dataset
-from tests.frontend.nginx_proc import Nginx, start_nginx
-from tests.procs import Server, free_port, prepare_database, uvicorn_gateway
+from devtools.browser import launch_args
+from devtools.nginx_proc import Nginx, start_nginx
+from devtools.procs import Server, free_port, prepare_database, uvicorn_gateway
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 HOSTILE_ID = "pl-hostile"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 HOSTILE_DESCRIPTION = '<script>alert("description")</script> & friends'
@@ -91,8 +89,7 @@ def base_url(ui_chain) -> str:
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """The system Chromium, never a downloaded one."""
-    return {**browser_type_launch_args, "executable_path": "/usr/bin/chromium",
-            "args": CHROMIUM_ARGS}
+    return launch_args(browser_type_launch_args)
 
 
 @pytest.fixture(scope="session")

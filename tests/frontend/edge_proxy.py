@@ -12,7 +12,7 @@ from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from tests.procs import free_port
+from devtools.procs import free_port
 
 SESSION_USER, SESSION_GROUPS = "edge_user", "edge_groups"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",

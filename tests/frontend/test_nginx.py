@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.frontend.nginx_proc import TEMPLATE, remove_runtime_files, render_conf, start_nginx
-from tests.procs import free_port
+from devtools.nginx_proc import TEMPLATE, remove_runtime_files, render_conf, start_nginx
+from devtools.procs import free_port
 
 pytestmark = pytest.mark.slow
 SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy",

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.frontend.nginx_proc import start_nginx
-from tests.procs import free_port, gateway_for
+from devtools.nginx_proc import start_nginx
+from devtools.procs import free_port, gateway_for
 
 pytestmark = pytest.mark.slow
 FORGED = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org",

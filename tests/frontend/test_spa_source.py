@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from frontend.build import build
-from tests.procs import REPO_ROOT
+from devtools.procs import REPO_ROOT
 
 FRONTEND = REPO_ROOT / "frontend"
 # Ways to turn a string into markup or code; data must only ever reach textContent/attributes.

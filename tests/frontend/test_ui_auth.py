@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.frontend.edge_proxy import EdgeProxy
-from tests.frontend.nginx_proc import start_nginx
-from tests.procs import free_port, uvicorn_gateway
+from devtools.nginx_proc import start_nginx
+from devtools.procs import free_port, prepare_database, uvicorn_gateway
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +28,10 @@ def test_demo_mode_shows_the_labelled_picker_and_no_sign_out(page: Page, base_ur
 def edge(bento_server, ui_data_dir, tmp_path_factory, logs_dir):
     work = tmp_path_factory.mktemp("ui-proxy")
     port = free_port()
+    database_url = f"sqlite:///{work / 'gateway.db'}"
+    prepare_database(database_url, ui_data_dir)
     gateway = uvicorn_gateway(port, logs_dir / f"gateway-proxy-{port}.log", env={
-        "DATABASE_URL": f"sqlite:///{work / 'gateway.db'}", "BENTO_URL": bento_server.url,
-        "GATEWAY_DATA_DIR": str(ui_data_dir), "AUTH_MODE": "proxy",
+        "DATABASE_URL": database_url, "BENTO_URL": bento_server.url, "AUTH_MODE": "proxy",
         "AUTH_TRUSTED_PROXIES": "127.0.0.1", "AUTH_SIGN_OUT_URL": "/oauth2/sign_out"})
     nginx = edge = None
     try:

@@ -8,9 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.frontend.conftest import start_chain
-from tests.frontend.nginx_proc import start_nginx
+from devtools.nginx_proc import start_nginx
 from tests.frontend.test_ui import pick_listener, recommendation_ids
-from tests.procs import bentoml_serve, free_port
+from devtools.procs import bentoml_serve, free_port
 
 pytestmark = pytest.mark.slow
 

@@ -2,12 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import httpx
@@ -23,7 +17,7 @@ from gateway.importer import import_dataset
 from gateway.main import create_app
 from gateway.settings import Settings
 from gateway.store import Store, make_engine
-from tests.procs import REPO_ROOT, free_port
+from devtools.procs import REPO_ROOT
 
 TINY_PLAYLISTS = [
     Playlist("pl1", "Morning Jazz", "soft jazz for 100% mornings", ["jazz", "chill"], 12),
@@ -154,43 +148,7 @@ def client(make_client) -> TestClient:
     return make_client()
 
 
-# -- a real PostgreSQL server for the store tests -------------------------------------------
-
-def postgres_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """initdb + pg_ctl in a temp dir on 127.0.0.1:<free port>; stopped by PID at the end."""
-    bin_dir = postgres_bin()
-    if bin_dir is None:
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not installed (scripts/apt-packages.txt lists it)")
-        pytest.skip("PostgreSQL server binaries not installed")
-    as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="gateway-pg-"))
-    if as_postgres:
-        shutil.chown(base, "postgres", "postgres")
-    data, port = base / "data", free_port()
-    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
-                    "-U", "postgres", "-E", "UTF8", "--no-sync"],
-                   check=True, capture_output=True)
-    subprocess.run([*as_postgres, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60",
-                    "-l", str(base / "log"), "-o",
-                    f"-h 127.0.0.1 -p {port} -k {base} -c fsync=off", "start"],
-                   check=True, capture_output=True)
-    pid = int((data / "postmaster.pid").read_text().split()[0])
-    try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        os.kill(pid, signal.SIGINT)  # "fast" shutdown
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.1)
-        shutil.rmtree(base, ignore_errors=True)
-
+# -- the store tests run on SQLite and on the real PostgreSQL of tests/conftest.py ----------
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path: Path) -> str:

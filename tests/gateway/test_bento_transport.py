@@ -7,7 +7,7 @@ import pytest
 
 from gateway.bento_client import AiohttpTransport, UpstreamTimeout, UpstreamUnreachable
 from tests import aio
-from tests.procs import free_port
+from devtools.procs import free_port
 
 OK = (b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n"
       b'{"ok": 1}\r\n')

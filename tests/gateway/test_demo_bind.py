@@ -9,7 +9,7 @@ from uvicorn.config import Config
 
 from gateway.bind import check_demo_bind, is_loopback
 from gateway.settings import Settings
-from tests.procs import REPO_ROOT, VENV_BIN, free_port
+from devtools.procs import REPO_ROOT, VENV_BIN, free_port
 
 
 class FakeServer:
@@ -42,8 +42,7 @@ def test_real_uvicorn_in_demo_mode_on_all_interfaces_exits_before_listening(tmp_
     result = subprocess.run(
         [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "0.0.0.0",
          "--port", str(free_port())], cwd=REPO_ROOT, capture_output=True, text=True,
-        timeout=60, env={"PATH": str(VENV_BIN), "DATABASE_URL": f"sqlite:///{tmp_path}/g.db",
-                         "GATEWAY_DATA_DIR": str(tmp_path)})
+        timeout=60, env={"PATH": str(VENV_BIN), "DATABASE_URL": f"sqlite:///{tmp_path}/g.db"})
     assert result.returncode != 0
     assert "AUTH_MODE=demo lets anyone act as any listener" in result.stderr
     assert "Uvicorn running on" not in result.stderr

@@ -106,15 +106,24 @@ def test_seed_contract(client):
     assert set(body) == {"user_id", "recommendations"} and body["user_id"] == "u1"
     (item,) = body["recommendations"]
     assert {"playlist_id", "name", "score", "tags", "because"} <= set(item)
-    assert isinstance(item["score"], float) and item["name"] == "Gym Rock"
+    assert item["score"] == 1.0 and item["name"] == "Gym Rock"   # the fake Bento's first pick
     assert client.post("/api/recommendations", json={"user_id": "u1"}).status_code == 200
-    assert isinstance(client.get("/api/users").json()["items"], list)
-    assert isinstance(client.get("/api/playlists").json()["items"], list)
+    users = client.get("/api/users").json()
+    assert [user["id"] for user in users["items"]] == ["u1", "u2", "u3"] and users["total"] == 3
+    playlists = client.get("/api/playlists").json()
+    assert playlists["total"] == 5 and playlists["items"][0]["id"] == "pl1"  # most liked
 
 
 def test_model_info_passthrough(client):
-    expected = {"tag": "playlist_recommender:fake", "algorithm": "ease"}
+    expected = {"tag": "playlist_recommender:fake", "algorithm": "ease", "last_retrain": None}
     assert client.get("/api/model").json() == expected
+
+
+def test_model_info_without_an_answering_registry_still_answers(make_client, capfd):
+    client = make_client(mlflow_tracking_uri="http://127.0.0.1:9")  # nothing listens there
+    body = client.get("/api/model").json()
+    assert body["tag"] == "playlist_recommender:fake" and body["last_retrain"] is None
+    assert "MLflow did not answer" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("method,path", [

@@ -8,7 +8,7 @@ import pytest
 
 from bento.recsys.dataio import load_dataset
 from tests.conftest import run_module
-from tests.procs import Server, gateway_for
+from devtools.procs import Server, gateway_for
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from datarules import load_dataset, write_dataset
-from gateway.export import export
+from gateway.export import snapshot
 from gateway.importer import import_dataset
 from gateway.store import Conflict, NotFound
 
@@ -101,7 +101,7 @@ def test_playlists_by_id(loaded):
 def test_export_round_trips_with_new_likes(loaded, tiny_data_dir, tmp_path):
     loaded.set_like("u3", "pl5", True)
     out = tmp_path / "export"
-    assert export(loaded, out) == {"users": 3, "playlists": 5, "interactions": 5}
+    assert snapshot(loaded.engine, out) == {"users": 3, "playlists": 5, "interactions": 5}
     original, exported = load_dataset(tiny_data_dir), load_dataset(out)
     assert exported.users == original.users
     assert exported.playlists == original.playlists

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_module
-from tests.procs import REPO_ROOT, migrate_database
+from devtools.procs import REPO_ROOT, migrate_database
 
 pytestmark = pytest.mark.slow
 

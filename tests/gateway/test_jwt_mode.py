@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.procs import free_port, gateway_for
+from devtools.procs import free_port, gateway_for
 
 pytestmark = pytest.mark.slow
 ISSUER, AUDIENCE = "https://issuer.test", "playlist-recs"

@@ -19,7 +19,7 @@ from gateway.settings import Settings
 from gateway.store import make_engine
 from gateway.importer import main as import_main
 from tests.gateway.conftest import alembic_config, as_transport, migrate
-from tests.procs import REPO_ROOT
+from devtools.procs import REPO_ROOT
 
 ROLES_SQL = REPO_ROOT / "gateway" / "migrations" / "roles.sql"
 INIT_ROLES = REPO_ROOT / "gateway" / "migrations" / "init-roles.sh"

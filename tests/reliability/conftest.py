@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.frontend.nginx_proc import start_nginx
-from tests.procs import free_port, gateway_for
+from devtools.nginx_proc import start_nginx
+from devtools.procs import free_port, gateway_for
 
 
 @pytest.fixture(scope="module")

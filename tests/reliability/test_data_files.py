@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_module
-from tests.procs import migrate_database
+from devtools.procs import migrate_database
 
 pytestmark = pytest.mark.slow
 

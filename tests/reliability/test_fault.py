@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from tests.procs import bentoml_serve, free_port, gateway_for
+from devtools.procs import bentoml_serve, free_port, gateway_for
 from tests.reliability.background import BackgroundLoad
 
 pytestmark = pytest.mark.slow

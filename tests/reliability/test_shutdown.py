@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from tests.procs import Server, bentoml_serve, free_port, gateway_for
+from devtools.procs import Server, bentoml_serve, free_port, gateway_for
 from tests.reliability.background import BackgroundLoad
 
 pytestmark = pytest.mark.slow

@@ -1,4 +1,5 @@
-// The model panel: what algorithm serves recommendations, how well it scored, and when it trained.
+// The model panel: what serves recommendations (registry version, algorithm), how well it
+// scored, when it trained and was promoted, and how the last retrain's candidate compared.
 import {api} from '../api.js';
 import {append, h, replace} from '../dom.js';
 import {errorState, loading} from '../components.js';
@@ -47,6 +48,46 @@ function metricTiles(metrics, baseline) {
   }));
 }
 
+/** Which registered version serves, and since when (prod pulls it from MLflow at start). */
+function servingFacts(info) {
+  const version = info.registry_version;
+  return [
+    h('dt', {}, 'Serving version'),
+    h('dd', {class: 'model-version'}, version ? `playlist_recommender v${version}`
+      : 'local model store (no registry)'),
+    version ? [h('dt', {}, 'Promoted'),
+      h('dd', {class: 'model-promoted'}, info.promoted_at ? whenTrained(info.promoted_at)
+        : 'unknown')] : null];
+}
+
+const COMPARED = ['recall@10', 'ndcg@10'];
+
+/** The last retrain's candidate against the model that served then, on one holdout. */
+function lastRetrain(report) {
+  if (!report) {
+    return h('p', {class: 'section-note'},
+      'No retrain has been registered yet (or the model registry is not reachable).');
+  }
+  const champion = report.champion;
+  const rows = COMPARED.map((metric) => h('tr', {},
+    h('th', {scope: 'row'}, metric),
+    h('td', {}, formatNumber(report.candidate?.[metric] ?? '–')),
+    h('td', {}, champion ? formatNumber(champion[metric] ?? '–') : 'none')));
+  const verdict = report.decision === 'promoted' ? 'Promoted' : 'Rejected';
+  return [
+    h('p', {class: `retrain-verdict ${report.decision === 'promoted' ? 'up' : 'down'}`},
+      `${verdict}: version ${report.version}` +
+      (report.finished_at ? `, ${whenTrained(report.finished_at)}` : '')),
+    h('table', {class: 'retrain-table', 'aria-label': 'Last retrain against the serving model'},
+      h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'metric'),
+        h('th', {scope: 'col'}, `candidate v${report.version}`),
+        h('th', {scope: 'col'}, champion?.registry_version
+          ? `serving v${champion.registry_version}` : 'serving model'))),
+      h('tbody', {}, rows)),
+    h('ul', {class: 'retrain-reasons'},
+      [...(report.reasons || []), ...(report.notes || [])].map((line) => h('li', {}, line)))];
+}
+
 export function render(main) {
   replace(main, h('h1', {tabindex: '-1'}, 'The model'), loading('Asking the recommender…'));
   api.model().then((info) => {
@@ -58,7 +99,12 @@ export function render(main) {
         h('dl', {class: 'facts facts-wide'},
           h('dt', {}, 'Algorithm'), h('dd', {class: 'model-algorithm'}, info.algorithm),
           h('dt', {}, 'Model tag'), h('dd', {}, h('code', {}, info.tag)),
-          h('dt', {}, 'Trained'), h('dd', {class: 'model-trained'}, whenTrained(info.trained_at)))),
+          h('dt', {}, 'Trained'), h('dd', {class: 'model-trained'}, whenTrained(info.trained_at)),
+          servingFacts(info))),
+      h('section', {class: 'panel model-retrain'}, h('h2', {}, 'Last retrain'),
+        h('p', {class: 'section-note'}, 'The newest candidate and the model serving then, ' +
+          'scored on the same held-out likes; only a candidate no worse is promoted.'),
+        lastRetrain(info.last_retrain)),
       h('section', {class: 'panel'}, h('h2', {}, 'Evaluation'),
         h('p', {class: 'section-note'}, 'Measured on held-out likes before the model shipped; ' +
           'the baseline recommends the most popular playlists to everyone.'),

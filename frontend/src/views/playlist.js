@@ -1,14 +1,13 @@
 // One playlist: what it is, a like button, and the playlists the model finds most similar.
 import {api} from '../api.js';
 import {h, replace} from '../dom.js';
-import {cardGrid, cover, empty, errorState, likeButton, loading, tagChips, trackCount, trackList}
-  from '../components.js';
+import {cardGrid, cover, empty, errorState, likeButton, loading, tagChips} from '../components.js';
 
 const SIMILAR_COUNT = 8;
 
 function details(playlist) {
-  const tracks = trackList(playlist.tracks);
-  const count = trackCount(playlist.tracks);
+  // The API sends a track count (or null when the catalogue does not know it).
+  const tracks = typeof playlist.tracks === 'number' ? `${playlist.tracks} tracks · ` : '';
   return h('article', {class: 'detail'},
     cover(playlist, 'cover-large'),
     h('div', {class: 'detail-body'},
@@ -16,10 +15,8 @@ function details(playlist) {
       h('h1', {tabindex: '-1'}, playlist.name),
       playlist.description ? h('p', {class: 'lead'}, playlist.description) : null,
       tagChips(playlist.tags),
-      h('p', {class: 'card-meta'}, `${count} tracks · ${playlist.like_count ?? 0} likes`),
-      likeButton(playlist),
-      tracks.length ? h('details', {class: 'tracks'},
-        h('summary', {}, 'Track list'), h('ol', {}, tracks.map((t) => h('li', {}, t)))) : null));
+      h('p', {class: 'card-meta'}, `${tracks}${playlist.like_count ?? 0} likes`),
+      likeButton(playlist)));
 }
 
 export function render(main, {params}) {

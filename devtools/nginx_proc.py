@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from devtools.procs import REPO_ROOT, Server, start_server
 from frontend.build import build
-from tests.procs import REPO_ROOT, Server, start_server
 
 TEMPLATE = REPO_ROOT / "frontend" / "nginx.conf"
 TEMPLATE_VARIABLES = "${GATEWAY_ADDRESS} ${NGINX_PORT}"

@@ -136,3 +136,14 @@ def gateway_for(bento_url: str, database_url: str, data_dir: Path, logs_dir: Pat
     return uvicorn_gateway(port, logs_dir / f"gateway-{port}.log", env={
         "DATABASE_URL": database_url, "BENTO_URL": bento_url,
         "BENTO_TIMEOUT_SECONDS": "1.0", "LOG_LEVEL": "info", **env})
+
+
+def mlflow_server(root: Path, port: int, log_path: Path) -> Server:
+    """A real `mlflow server` on 127.0.0.1:`port`: SQLite backend and proxied artifacts
+    (`--serve-artifacts`) under `root`, as the prod Deployment runs it on PostgreSQL + a PVC."""
+    root.mkdir(parents=True, exist_ok=True)
+    return start_server(
+        [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+         "--artifacts-destination", str(root / "artifacts"), "--serve-artifacts"],
+        "/health", port, log_path, timeout=180)

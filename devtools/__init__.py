@@ -1,0 +1,1 @@
+"""Helpers shared by tests, benchmarks and scripts: start/stop real servers by PID."""

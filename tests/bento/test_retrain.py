@@ -1,0 +1,57 @@
+"""`python -m bento.retrain` without MLflow (the embedded default: the local BentoML store),
+and its exit codes for bad input and outages."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bento.recsys.dataio import load_dataset
+from gateway.store import Store, make_engine
+from tests.conftest import run_module
+
+
+def database(tmp_path, data_dir=None) -> str:
+    url = f"sqlite:///{tmp_path}/gateway.db"
+    store = Store(make_engine(url))
+    store.create_schema()
+    if data_dir is not None:
+        store.import_dataset(load_dataset(data_dir))
+    store.engine.dispose()
+    return url
+
+
+def retrain(tmp_path, *args, **env):
+    env = {"BENTOML_HOME": str(tmp_path / "home"), "MLFLOW_TRACKING_URI": "", **env}
+    result = run_module("bento.retrain", *args, env=env, check=False)
+    return result.returncode, json.loads(result.stdout or "{}"), result.stderr
+
+
+def test_bad_settings_and_an_empty_database_are_bad_input(tmp_path):
+    url = database(tmp_path)
+    code, _, stderr = retrain(tmp_path, "--database-url", url, RETRAIN_P99_MS="soon")
+    assert code == 2 and "RETRAIN_P99_MS='soon' is not a number" in stderr
+    code, report, _ = retrain(tmp_path, "--database-url", url, "--report",
+                              str(tmp_path / "r.json"))
+    assert code == 2 and report["decision"] == "error" and "no interactions" in report["error"]
+    assert json.loads((tmp_path / "r.json").read_text()) == report
+    assert not list((tmp_path / "home").rglob("model.yaml"))  # nothing saved
+
+
+def test_an_unreachable_database_is_a_failure_not_bad_input(tmp_path):
+    code, report, _ = retrain(tmp_path, "--database-url", "postgresql://nobody@127.0.0.1:9/x")
+    assert code == 1 and report["decision"] == "error" and "OperationalError" in report["error"]
+
+
+@pytest.mark.slow  # trains twice
+def test_local_store_first_model_promoted_worse_candidate_removed(tmp_path, sample_data_dir):
+    url = database(tmp_path, sample_data_dir)
+    code, first, _ = retrain(tmp_path, "--database-url", url)
+    assert code == 0 and first["decision"] == "promoted" and first["champion"] is None
+    assert first["candidate"]["registry_version"] is None
+    code, second, _ = retrain(tmp_path, "--database-url", url, "--algorithm", "popularity")
+    assert code == 3 and second["decision"] == "rejected"
+    assert second["champion"]["tag"] == first["candidate"]["tag"]
+    listed = run_module("bentoml", "models", "list", "-o", "json",
+                        env={"BENTOML_HOME": str(tmp_path / "home")}).stdout
+    assert [model["tag"] for model in json.loads(listed)] == [first["candidate"]["tag"]]
