@@ -433,6 +433,7 @@ def migration_errors(objects, overlay):
     errors += [f"{name_of(obj)} is not a PreSync hook: missing when the Job runs on a first sync"
                for obj in accounts + reach
                if (obj["metadata"].get("annotations") or {}).get(HOOK) != "PreSync"]
+    return errors
 
 
 # -- the retrain loop (issue 11): the pinned model version reaches the Bento; the CronJob ------

@@ -62,14 +62,14 @@ def test_a_new_or_bumped_pin_or_a_hashless_entry_tells_to_run_make_locks(tmp_pat
     requirements = tmp_path / "requirements.txt"
     requirements.write_text((REPO / "gateway" / "requirements.txt").read_text()
                             .replace("fastapi==0.165.0", "fastapi==0.166.0")
-                            + "alembic==1.17.2\n")
+                            + "tomli==2.0.1\n")
     lock = tmp_path / "requirements.lock"
     lock.write_text((REPO / "gateway" / "requirements.lock").read_text()
                     + "tqdm==4.67.1\n    # via nothing\n")
     assert lock_errors(requirements, lock) == [
-        f"alembic==1.17.2 is pinned in {requirements} but the lock has nothing: run `make locks`",
         f"fastapi==0.166.0 is pinned in {requirements} but the lock has 0.165.0: run "
         "`make locks`",
+        f"tomli==2.0.1 is pinned in {requirements} but the lock has nothing: run `make locks`",
         f"tqdm has no --hash in {lock}: run `make locks`"]
     assert lock_errors(requirements, tmp_path / "absent.lock") == [
         f"{tmp_path / 'absent.lock'} is missing: run `make locks`"]
