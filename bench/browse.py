@@ -2,7 +2,7 @@
 query, which counted the whole likes table per request, next to the maintained
 `playlists.like_count` column, in the same run on the same database.
 
-    python bench/browse.py [--playlists 10000] [--users 100000] [--repeat 30]
+    python -m bench.browse [--playlists 10000] [--users 100000] [--repeat 30]
 
 Builds a migrated SQLite database in a temp dir (alembic upgrade head), fills it with random
 likes, keeps like_count as the importer does, and times `Store.list_playlists` (the code
@@ -22,9 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from gateway.store import Store, make_engine  # noqa: E402
-from gateway.tables import likes, playlists  # noqa: E402
+from gateway.store import Store, make_engine
+from gateway.tables import likes, playlists
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,6 +1,6 @@
 """Measure the built images and a Bento replica's cold start; write docs/IMAGES.md.
 
-    python scripts/images/report.py --out docs/IMAGES.md     # after build.sh (make images)
+    python -m scripts.images.report --out docs/IMAGES.md     # after build.sh (make images)
 
 Sizes are uncompressed, as `podman image inspect` reports them. A cold start is what a new
 replica does once its image is on the node: the initContainer's `bentoml models import`, then
@@ -17,12 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+from scripts.images.smoke import (BENTOML_SCRATCH_HOME, Podman, Stack, image_env,
+                                  podman_and_images)
 
-from scripts.images.smoke import (BENTOML_SCRATCH_HOME, Podman, Stack,  # noqa: E402
-                                  image_env, podman_and_images)
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 GOAL_MB = 600
 RUNS = 3
