@@ -29,6 +29,7 @@ from bento.recsys.tuning import choose
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 EVAL_MAX_USERS = 20_000
+DEFAULT_TIME_BUDGET = 120.0
 
 
 def log(message: str) -> None:
@@ -72,6 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-eval", action="store_true", help="skip the holdout evaluation")
     parser.add_argument("--metrics-out", type=Path, help="also write the metrics as JSON here")
+    parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
+                        help="seconds of settings search; no new candidate starts after it")
     args = parser.parse_args(argv)
     if not 1 <= args.k <= 100:
         parser.error("--k must be between 1 and 100")
@@ -93,17 +96,19 @@ def run(args: argparse.Namespace) -> str:
     metrics: dict[str, dict] = {}
     if args.no_eval:
         choice = choose(user_items, matrix.item_ids, args.algorithm, args.k, args.seed,
-                        progress=log)
+                        progress=log, time_budget=args.time_budget)
     else:
         train, test = holdout_split(user_items, seed=args.seed)
         log("choosing settings on a validation split of the training part ...")
-        choice = choose(train, matrix.item_ids, args.algorithm, args.k, args.seed, progress=log)
+        choice = choose(train, matrix.item_ids, args.algorithm, args.k, args.seed, progress=log,
+                        time_budget=args.time_budget)
         log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train, matrix.item_ids, params)
             metrics[label] = at_k(evaluate(candidate, train, test, args.k,
-                                           max_users=EVAL_MAX_USERS, seed=args.seed), args.k)
+                                           max_users=EVAL_MAX_USERS, seed=args.seed,
+                                           progress=f"evaluating {label}"), args.k)
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
                      "popularity (baseline)": metrics["popularity"]}, args.k)
 
@@ -129,6 +134,8 @@ def save_to_store(args, model, catalogue, metrics, dataset_fingerprint, counts) 
     metadata = {
         "algorithm": model.algorithm,
         "parameters": model.params,
+        # Binary presence only: plays and timestamps are not used (not validated as a gain yet).
+        "signals": {"interaction_weights": False, "recency": False},
         "metrics": metrics.get("model", {}),
         "baseline_metrics": metrics.get("popularity", {}),
         "counts": counts,
