@@ -42,9 +42,10 @@ def verdicts(results: dict[str, dict], cli: dict | None) -> list[str]:
                 if ratio >= 1.0 else "MISSED"
             lines.append(f"- {name} {metric}@10: auto {auto[metric]:.4f} vs best of EASE/ALS "
                          f"{best:.4f} ({ratios}; goal >= {GOAL}x): {state}")
-        lines.append(f"- {name} coverage@10 (reported): auto {auto['coverage']:.3f}, EASE "
-                     f"{rows['ease-ref'].get('coverage', float('nan')):.3f}, ALS "
-                     f"{rows['als']['coverage']:.3f}")
+        coverage = ", ".join(f"{LABELS[c]} {rows[c]['coverage']:.3f}"
+                             for c in ("ease-ref", "als") if "skipped" not in rows[c])
+        lines.append(f"- {name} coverage@10 (reported): auto {auto['coverage']:.3f}, "
+                     f"{coverage}")
     for name, run in (cli or {}).items():
         seconds, mib = TRAINER_TARGETS[name]
         lines.append(f"- {name}, whole `python -m bento.train` (load, tune, evaluate, fit, "
@@ -132,13 +133,24 @@ sets from `bento.datagen`.
 NOTES = """
 Where the targets are missed, and why (read with the figures below):
 - The goal is >= 1.02x the best of tuned EASE and tuned ALS; parity (1.00x) is the floor. On
-  ml-100k and the supermarket baskets the default *is* a tuned EASE/EDLAE and the iALS blend does
-  not help on validation (on ml-100k's validation split every ALS share from 0.05 to 0.3 lowered
-  NDCG@10, with raw, max- and std-normalised scores), so it sits at parity or a little above.
+  ml-100k the default is a tuned EASE/EDLAE and the iALS blend does not help on validation (on
+  ml-100k's validation split every ALS share from 0.05 to 0.3 lowered NDCG@10, with raw, max-
+  and std-normalised scores), so it sits at parity, a little above the reference EASE.
+- supermarket (94 departments): iALS came out best on the validation split (or within 0.2% of
+  the best NDCG with more coverage: 0.64 against EASE's 0.50) and was chosen; on the test split
+  it is about 0.5% below the reference EASE: the floor is missed by less than one split's noise.
 - coverage@10 is reported, not a target: a factor model spreads its top-10 over more of the
   catalogue; the search prefers more coverage only among near-ties (within 0.2% NDCG).
 - A miss of a few hundredths of a percent is within the noise of one validation split: the
   search maximises NDCG, not Recall.
+- citeulike-a has no reference-EASE row: a dense inverse over 16,980 items is 2.3 GB and took
+  minutes per setting on this shared machine, so the rival there is tuned ALS. The default's own
+  EASE runs over the 4,096 most-liked articles (its memory budget); on citeulike-a the search
+  found RP3beta + iALS better, and chose their blend.
+- The whole trainer on synthetic-10m misses its 5-minute target: reading and validating the CSV
+  (`bento.recsys.dataio`, row by row in Python) alone took 471 s of the 862 s under a load
+  average of 6 to 12 on 2 cores; the settings search is bounded by `--time-budget` (120 s by
+  default) and its peak RSS (5.9 GiB) meets the 8 GiB target. A columnar loader is the fix.
 - Interaction weights (plays) and recency are not used (the model metadata says so under
   `signals`): no validation run showed them as a gain in the time this work had.
 - Times depend on what else the machine was doing: the load average at the start of the run is
