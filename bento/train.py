@@ -35,6 +35,7 @@ DEFAULT_MODEL_NAME = "playlist_recommender"
 # (matrix, dataset) -> (train part, held-out part), binary user x item matrices
 Split = Callable[[InteractionMatrix, Dataset], tuple]
 EVAL_MAX_USERS = 20_000
+DEFAULT_TIME_BUDGET = 120.0
 
 
 def log(message: str) -> None:
@@ -78,6 +79,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-eval", action="store_true", help="skip the holdout evaluation")
     parser.add_argument("--metrics-out", type=Path, help="also write the metrics as JSON here")
+    parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
+                        help="seconds of settings search; no new candidate starts after it")
     args = parser.parse_args(argv)
     if not 1 <= args.k <= 100:
         parser.error("--k must be between 1 and 100")
@@ -105,7 +108,8 @@ def random_holdout(seed: int) -> Split:
 
 
 def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
-          with_eval: bool = True, split: Split | None = None) -> Training:
+          with_eval: bool = True, split: Split | None = None,
+          time_budget: float = DEFAULT_TIME_BUDGET) -> Training:
     """Load, choose settings, evaluate against popularity on a holdout (`split`, default
     `random_holdout(seed)`), fit on all."""
     started = time.perf_counter()
@@ -122,16 +126,19 @@ def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
     metrics: dict[str, dict] = {}
     holdout = None
     if not with_eval:
-        choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log)
+        choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log,
+                        time_budget=time_budget)
     else:
         holdout = train_part, test = (split or random_holdout(seed))(matrix, dataset)
         log("choosing settings on a validation split of the training part ...")
-        choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log)
+        choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
+                        time_budget=time_budget)
         log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train_part, matrix.item_ids, params)
-            metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed)
+            metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed,
+                                           progress=f"evaluating {label}")
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
                      "popularity (baseline)": metrics["popularity"]}, k)
 
@@ -144,14 +151,17 @@ def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
                     fingerprint(data_dir), max(stamps) if stamps else None)
 
 
-def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int) -> dict[str, float]:
+def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
+                  progress: str | None = None) -> dict[str, float]:
     """The holdout metrics every report uses (one user sample per seed, so runs compare)."""
-    return at_k(evaluate(model, train_part, test, k, max_users=EVAL_MAX_USERS, seed=seed), k)
+    return at_k(evaluate(model, train_part, test, k, max_users=EVAL_MAX_USERS, seed=seed,
+                         progress=progress), k)
 
 
 def run(args: argparse.Namespace) -> str:
     started = time.perf_counter()
-    training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval)
+    training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval,
+                     time_budget=args.time_budget)
     tag = save_to_store(args.model_name, args.k, args.seed, training)
     if args.metrics_out:
         write_metrics(args.metrics_out, tag, args.k, training)
@@ -176,6 +186,8 @@ def save_to_store(model_name: str, k: int, seed: int, training: Training) -> str
     metadata = {
         "algorithm": model.algorithm,
         "parameters": model.params,
+        # Binary presence only: plays and timestamps are not used (not validated as a gain yet).
+        "signals": {"interaction_weights": False, "recency": False},
         "metrics": training.metrics.get("model", {}),
         "baseline_metrics": training.metrics.get("popularity", {}),
         "counts": training.counts,

@@ -59,8 +59,9 @@ def top_k_per_row(scores: np.ndarray, k: int) -> np.ndarray:
 
 def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10,
              batch_users: int = 2048, max_users: int | None = None,
-             seed: int = 0) -> dict[str, float]:
-    """Mean Recall/NDCG/Precision@K over users with held-out items, plus coverage@K."""
+             seed: int = 0, progress: str | None = None) -> dict[str, float]:
+    """Mean Recall/NDCG/Precision@K over users with held-out items, plus coverage@K;
+    `progress`: a label for a progress bar with an ETA on stderr (tqdm)."""
     users = np.flatnonzero(np.diff(test.indptr))
     if max_users is not None and users.size > max_users:
         users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
@@ -69,7 +70,11 @@ def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k:
     ideal = np.cumsum(discounts)
     totals = {"recall": 0.0, "ndcg": 0.0, "precision": 0.0}
     recommended = np.zeros(model.n_items, dtype=bool)
-    for start in range(0, users.size, batch_users):
+    starts = range(0, users.size, batch_users)
+    if progress:
+        from tqdm import tqdm
+        starts = tqdm(starts, desc=progress, unit="batch", mininterval=1.0)
+    for start in starts:
         batch = users[start:start + batch_users]
         scores = model.batch_scores(history[batch])
         seen = history[batch].tocoo()

@@ -1,8 +1,9 @@
-"""An item-to-item recommender: every algorithm here reduces to one item-item weight matrix.
+"""A history-only recommender: every algorithm here reduces to an item-item weight matrix,
+item factors (the listener's vector folded in from the history), or a blend of the two.
 
-Scores come from a history (item indices) alone: `score = weights[history].sum(axis=0)`, so a
-new like counts at once and a brand-new listener gets personal results after one like.
-Popularity is the same interface with no weights.
+Scores come from a history (item indices) alone: `weights[history].sum(axis=0)` and/or
+`factors @ fold_in(history)`, so a new like counts at once and a brand-new listener gets
+personal results after one like. Popularity is the same interface with neither part.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from bento.recsys.factors import fold_in, fold_in_one, regularised_gram
+
 ARRAYS_FILE = "arrays.npz"
 CATALOGUE_FILE = "catalogue.json"
 # Popularity breaks ties and fills slots the history says nothing about; small enough never to
@@ -22,18 +25,31 @@ TIE_BREAK = 1e-6
 
 @dataclass
 class ItemItemModel:
-    """`weights[i, j]`: how much liking item i says about item j (None: popularity only)."""
+    """`weights[i, j]`: how much liking item i says about item j; `factors`: item vectors
+    (items x f) with `params` regularization and confidence; with both, `params["blend"]` is
+    the factor part's share of the score. Neither: popularity only."""
 
     item_ids: list[str]
     popularity: np.ndarray
     weights: sp.csr_matrix | np.ndarray | None = None
     algorithm: str = "popularity"
     params: dict = field(default_factory=dict)
+    factors: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.index = {item_id: i for i, item_id in enumerate(self.item_ids)}
         top = float(self.popularity.max()) if self.popularity.size else 1.0
         self.popularity_prior = (self.popularity / (top or 1.0)).astype(np.float32)
+        self.share = 0.0
+        if self.factors is not None:
+            self.gram = regularised_gram(self.factors, self.params["regularization"])
+            self.confidence = float(self.params["confidence"])
+            self.share = float(self.params.get("blend", 1.0)) if self.weights is not None \
+                else 1.0
+
+    @property
+    def personal(self) -> bool:
+        return self.weights is not None or self.factors is not None
 
     @property
     def n_items(self) -> int:
@@ -63,22 +79,35 @@ class ItemItemModel:
 
     def scores(self, history: np.ndarray) -> np.ndarray:
         """A score for every item given the history's item indices (float32, one row)."""
-        if self.weights is None or history.size == 0:
+        if not self.personal or history.size == 0:
             return self.popularity_prior.copy()
+        summed = np.zeros(self.n_items)
         if sp.issparse(self.weights):
             _, cols, vals = self.history_rows(history)
             summed = np.bincount(cols, weights=vals, minlength=self.n_items)
-        else:
+        elif self.weights is not None:
             summed = self.weights[history].sum(axis=0)
+        if self.factors is not None:
+            listener, _ = fold_in_one(self.factors, self.gram, self.confidence, history)
+            summed = (1.0 - self.share) * summed \
+                + self.share * (self.factors @ listener.astype(np.float32))
         return summed.astype(np.float32) + TIE_BREAK * self.popularity_prior
 
     def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
         """Scores for many binary histories at once (users x items, dense), for evaluation."""
-        if self.weights is None:
+        if not self.personal:
             return np.tile(self.popularity_prior, (histories.shape[0], 1))
-        product = histories @ self.weights
-        dense = product.toarray() if sp.issparse(product) else np.asarray(product)
-        return dense.astype(np.float32) + TIE_BREAK * self.popularity_prior
+        if self.factors is not None:
+            listeners = fold_in(self.factors, self.gram, self.confidence, histories)
+            dense = (self.share * listeners) @ self.factors.T
+        else:
+            dense = np.zeros((histories.shape[0], self.n_items), dtype=np.float32)
+        if self.weights is not None:
+            product = histories @ self.weights
+            product = product.toarray() if sp.issparse(product) else np.asarray(product)
+            dense += (1.0 - self.share) * product.astype(np.float32)
+        dense += TIE_BREAK * self.popularity_prior
+        return dense
 
     def top_k(self, scores: np.ndarray, k: int, blocked: np.ndarray) -> np.ndarray:
         """Indices of the k best scores, best first, never one of `blocked`."""
@@ -87,10 +116,11 @@ class ItemItemModel:
         k = min(k, self.n_items - len(set(blocked.tolist())))
         if k <= 0:
             return np.empty(0, dtype=np.int64)
-        # Items the history says something about score above TIE_BREAK, every other item at or
-        # below it: when k of them exist, the top k are among them, a far smaller partition.
+        # Item-item only: items the history says something about score above TIE_BREAK, every
+        # other item at or below it: when k of them exist, the top k are among them, a far
+        # smaller partition. Factor scores can be anything, so they take the full partition.
         candidates = np.flatnonzero(scores > TIE_BREAK)
-        if candidates.size < k:
+        if self.factors is not None or candidates.size < k:
             candidates = np.arange(self.n_items)
         best = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         return best[np.argsort(-scores[best], kind="stable")]
@@ -108,20 +138,29 @@ class ItemItemModel:
 
     def explain(self, history: np.ndarray, items: np.ndarray, n: int = 3) -> list[np.ndarray]:
         """For each item, up to n history indices that contributed most (positive only)."""
-        if self.weights is None or history.size == 0 or items.size == 0:
+        if not self.personal or history.size == 0 or items.size == 0:
             return [np.empty(0, dtype=np.int64) for _ in items]
+        contributions = self.contributions(history, items)
+        order = np.argsort(-contributions, axis=0, kind="stable")[:n]
+        return [history[order[:, col][contributions[order[:, col], col] > 0]]
+                for col in range(items.size)]
+
+    def contributions(self, history: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """history x items: each history item's additive share of each item's score."""
+        contributions = np.zeros((history.size, items.size), dtype=np.float32)
         if sp.issparse(self.weights):
             rows, cols, vals = self.history_rows(history)
             column_of = np.full(self.n_items, -1)
             column_of[items] = np.arange(items.size)
             wanted = column_of[cols] >= 0
-            contributions = np.zeros((history.size, items.size), dtype=np.float32)
             contributions[rows[wanted], column_of[cols[wanted]]] = vals[wanted]
-        else:
+        elif self.weights is not None:
             contributions = self.weights[np.ix_(history, items)]
-        order = np.argsort(-contributions, axis=0, kind="stable")[:n]
-        return [history[order[:, col][contributions[order[:, col], col] > 0]]
-                for col in range(items.size)]
+        if self.factors is not None:
+            _, inverse_picked = fold_in_one(self.factors, self.gram, self.confidence, history)
+            shares = self.confidence * (self.factors[items] @ inverse_picked).T
+            contributions = (1.0 - self.share) * contributions + self.share * shares
+        return contributions
 
     def reindexed(self, item_ids: list[str]) -> "ItemItemModel":
         """The same model over `item_ids` first, then the items only this model knows, so it
@@ -155,6 +194,8 @@ class ItemItemModel:
                           weights_indptr=csr.indptr, weights_shape=np.asarray(csr.shape))
         elif self.weights is not None:
             arrays["weights_dense"] = np.asarray(self.weights, dtype=np.float32)
+        if self.factors is not None:
+            arrays["item_factors"] = np.asarray(self.factors, dtype=np.float32)
         np.savez(directory / ARRAYS_FILE, **arrays)
         document = {"algorithm": self.algorithm, "params": self.params,
                     "item_ids": self.item_ids, "catalogue": catalogue or {}}
@@ -173,6 +214,7 @@ class ItemItemModel:
                     (arrays["weights_data"], arrays["weights_indices"], arrays["weights_indptr"]),
                     shape=tuple(arrays["weights_shape"]))
             popularity = arrays["popularity"]
+            factors = arrays["item_factors"] if "item_factors" in arrays else None
         model = cls(document["item_ids"], popularity, weights, document["algorithm"],
-                    document["params"])
+                    document["params"], factors)
         return model, document["catalogue"]

@@ -6,12 +6,13 @@ one cached Gram matrix, and it shrinks with the data: fewer dense inverses on bi
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 import scipy.sparse as sp
 
-from bento.recsys.algorithms import EASE_MAX_ITEMS, GramCache, fit
+from bento.recsys.algorithms import EASE_HEAD_NEIGHBOURS, EASE_MAX_ITEMS, GramCache, fit
 from bento.recsys.evaluation import evaluate, holdout_split
 
 # Within this relative NDCG of the best, prefer the candidate that covers more of the catalogue.
@@ -44,7 +45,8 @@ class Search:
     """Fits and scores candidates on one validation split; remembers the best."""
 
     def __init__(self, train: sp.csr_matrix, item_ids: list[str], k: int, seed: int,
-                 max_users: int, progress: Callable[[str], None]):
+                 max_users: int, progress: Callable[[str], None],
+                 time_budget: float | None = None):
         self.fit_part, self.validation = holdout_split(train, seed=seed + 1)
         self.cache = GramCache(self.fit_part)
         self.big = self.fit_part.nnz > BIG_DATA_NNZ
@@ -54,11 +56,25 @@ class Search:
         self.progress = progress
         self.best: Choice | None = None
         self.scores: dict[str, float] = {}
+        self.family_best: dict[str, tuple[float, dict]] = {}
+        self.deadline = None if time_budget is None else time.monotonic() + time_budget
+
+    def out_of_time(self) -> bool:
+        """Past --time-budget: no new candidate starts (one already running finishes)."""
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     def score(self, name: str, params: dict) -> float:
         key = f"{name} {sorted(params.items())}"
         if key not in self.scores:
+            if self.out_of_time() and self.best is not None:
+                self.progress(f"time budget spent: skipping {name} {params}")
+                return -1.0
             self.scores[key] = self.evaluate(name, params)
+            if self.deadline is not None:
+                left = max(0.0, self.deadline - time.monotonic())
+                self.progress(f"    time budget left: {left:.0f}s")
+            if self.scores[key] > self.family_best.get(name, (-1.0, {}))[0]:
+                self.family_best[name] = (self.scores[key], dict(params))
         return self.scores[key]
 
     def evaluate(self, name: str, params: dict) -> float:
@@ -88,7 +104,11 @@ class Search:
 
 def search_ease(search: Search) -> None:
     cheap = len(search.item_ids) <= DENSE_INVERSES_CHEAP_BELOW
-    l2_values = EASE_L2 if cheap else EASE_L2[2::2]
+    if len(search.item_ids) > EASE_MAX_ITEMS:
+        search.progress(f"ease: dense over the {EASE_MAX_ITEMS} most popular items of "
+                        f"{len(search.item_ids)} (memory budget), pruned to "
+                        f"{EASE_HEAD_NEIGHBOURS} neighbours per item")
+    l2_values = EASE_L2 if cheap else EASE_L2[2:5]
     params = search.line("ease", {"l2": 0.0}, "l2", l2_values)
     params = search.line("ease", params, "beta", (0.0, 0.1, 0.2, 0.3))
     if cheap:
@@ -110,7 +130,33 @@ def search_itemknn(search: Search) -> None:
     search.line("itemknn", params, "neighbours", neighbours)
 
 
+def search_ials(search: Search) -> None:
+    params = {"factors": 64, "regularization": 1.0, "confidence": 10.0}
+    params = search.line("ials", params, "confidence", (10.0, 3.0, 30.0, 1.5))
+    params = search.line("ials", params, "regularization", (1.0, 10.0, 0.1, 100.0))
+    if not search.big:
+        search.line("ials", params, "factors", (64, 128, 256))
+
+
+def search_blend(search: Search) -> None:
+    """The best item-item model mixed with the best ials, and with the runner-up item-item
+    model (a pruned EASE head and a sparse model for the tail), for those that were tried."""
+    item_item = sorted(((ndcg, name, params) for name, (ndcg, params)
+                        in search.family_best.items() if name in ("ease", "rp3beta", "itemknn")),
+                       key=lambda entry: -entry[0])
+    if not item_item:
+        return
+    _, base, base_params = item_item[0]
+    partners = [("ials", search.family_best["ials"][1])] if "ials" in search.family_best else []
+    partners += [(name, params) for _, name, params in item_item[1:2]]
+    for partner, partner_params in partners:
+        params = {"base": base, "base_params": base_params, "partner": partner,
+                  "partner_params": partner_params}
+        search.line("blend", params, "blend", (0.3, 0.5, 0.15, 0.7))
+
+
 SEARCHES = {"ease": search_ease, "rp3beta": search_rp3beta, "itemknn": search_itemknn,
+            "ials": search_ials, "blend": search_blend,
             "popularity": lambda search: search.score("popularity", {})}
 
 
@@ -118,17 +164,19 @@ def candidate_algorithms(algorithm: str, n_items: int) -> list[str]:
     """'auto': every algorithm that fits the catalogue (EASE only while a dense inverse does)."""
     if algorithm != "auto":
         return [algorithm]
-    return (["ease"] if n_items <= EASE_MAX_ITEMS else []) + ["rp3beta", "itemknn"]
+    item_item = ["ease"] if n_items <= EASE_MAX_ITEMS else ["ease", "rp3beta", "itemknn"]
+    return item_item + ["ials", "blend"]
 
 
 def choose(train: sp.csr_matrix, item_ids: list[str], algorithm: str = "auto", k: int = 10,
            seed: int = 0, max_users: int = 5000,
-           progress: Callable[[str], None] = lambda _: None) -> Choice:
+           progress: Callable[[str], None] = lambda _: None,
+           time_budget: float | None = None) -> Choice:
     """Best (algorithm, params) by NDCG@k (near-ties: more coverage) on a validation holdout of
     `train`."""
     if algorithm not in SEARCHES and algorithm != "auto":
         raise ValueError(f"unknown algorithm {algorithm!r}")
-    search = Search(train, item_ids, k, seed, max_users, progress)
+    search = Search(train, item_ids, k, seed, max_users, progress, time_budget)
     for name in candidate_algorithms(algorithm, len(item_ids)):
         SEARCHES[name](search)
     return search.best

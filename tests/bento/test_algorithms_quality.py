@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bento.recsys import tuning
+from bento.recsys import algorithms, tuning
 from bento.recsys.algorithms import GramCache, fit, keep_top_per_row, sparse_gram
 from bento.recsys.evaluation import holdout_split, top_k_per_row
 from bento.recsys.tuning import Choice, better, choose
@@ -107,6 +107,12 @@ def test_auto_search_is_seeded_and_goes_sparse_past_the_dense_limit(monkeypatch)
     assert (first.algorithm, first.params) == (again.algorithm, again.params)
     assert first.validation["ndcg"] > 0.2  # clusters are easy: far above random (~0.03)
     monkeypatch.setattr(tuning, "EASE_MAX_ITEMS", 39)
-    assert choose(train, ids, seed=1).algorithm in {"rp3beta", "itemknn"}
+    monkeypatch.setattr(algorithms, "EASE_MAX_ITEMS", 39)
+    lines = []
+    past = choose(train, ids, seed=1, progress=lines.append)
+    tried = {line.split()[1] for line in lines if line.startswith("[")}
+    assert {"ease", "rp3beta", "itemknn", "ials", "blend"} <= tried
+    assert any(line.startswith("ease: dense over the 39 most popular") for line in lines)
+    assert past.validation["ndcg"] > 0.2
     with pytest.raises(ValueError, match="unknown algorithm"):
         choose(train, ids, "nope")
