@@ -68,8 +68,10 @@ class ModelInfo(BaseModel):
     trained_at: str
     versions: dict
     catalogue: dict = Field(description="playlists and tags the model was trained with")
-    registry_version: str | None = Field(None, description="MLflow registered model version")
-    promoted_at: str | None = Field(None, description="when that version became champion")
+    # Empty, not null, when the model did not come from the registry: BentoML's OpenAPI drops
+    # the null of an optional field, and answers must match the published schema.
+    registry_version: str = Field("", description="MLflow registered model version ('': none)")
+    promoted_at: str = Field("", description="when that version became champion ('': unknown)")
 
 
 def catalogue_summary(catalogue: dict[str, dict]) -> dict:
@@ -109,7 +111,8 @@ class PlaylistRecommender:
             baseline_metrics=info.get("baseline_metrics", {}), counts=info.get("counts", {}),
             trained_at=info.get("trained_at", ""), versions=info.get("versions", {}),
             catalogue=catalogue_summary(catalogue),
-            registry_version=registry.get("version"), promoted_at=registry.get("promoted_at"))
+            registry_version=registry.get("version") or "",
+            promoted_at=registry.get("promoted_at") or "")
         model_info_gauge().labels(tag=self.tag,
                                   registry_version=registry.get("version") or "").set(1)
 

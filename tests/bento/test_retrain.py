@@ -6,18 +6,17 @@ import json
 
 import pytest
 
-from bento.recsys.dataio import load_dataset
-from gateway.store import Store, make_engine
+from devtools.procs import migrate_database, prepare_database
 from tests.conftest import run_module
 
 
 def database(tmp_path, data_dir=None) -> str:
+    """A migrated database, holding `data_dir` when given (as `make run` prepares one)."""
     url = f"sqlite:///{tmp_path}/gateway.db"
-    store = Store(make_engine(url))
-    store.create_schema()
-    if data_dir is not None:
-        store.import_dataset(load_dataset(data_dir))
-    store.engine.dispose()
+    if data_dir is None:
+        migrate_database(url)
+    else:
+        prepare_database(url, data_dir)
     return url
 
 

@@ -40,7 +40,7 @@ def test_direct_call_cold_start_and_model_info(service):
     assert "recall@10" in info.metrics
     # catalogue.json, saved with the model, is what the service reports it was trained with
     assert info.catalogue["playlists"] == 150 and info.catalogue["tags"] > 5
-    assert info.registry_version is None and info.promoted_at is None  # not pulled from MLflow
+    assert info.registry_version == "" and info.promoted_at == ""  # not pulled from MLflow
 
 
 def post(server, path, body, **kwargs) -> httpx.Response:
