@@ -130,11 +130,12 @@ def make_client(tmp_path: Path, tiny_data_dir: Path, fake_bento: FakeBento):
     """Build a TestClient (lifespan running) for the gateway with settings overrides."""
     clients = []
 
-    def build(**overrides) -> TestClient:
+    def build(peer: str = "testclient", **overrides) -> TestClient:
+        """`peer`: the client address the app sees (auth trusts proxies by address)."""
         settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db", **overrides})
         if not clients:
             migrate_and_import(settings.database_url, tiny_data_dir)
-        client = TestClient(create_app(settings, as_transport(fake_bento)))
+        client = TestClient(create_app(settings, as_transport(fake_bento)), client=(peer, 50000))
         clients.append(client.__enter__())
         return client
 

@@ -11,27 +11,15 @@ from gateway.main import create_app
 from gateway.observability import JsonFormatter
 from gateway.quota import WriteQuota
 from gateway.settings import Settings
-from tests.gateway.conftest import as_transport, migrate_and_import
 
 ALICE = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org"}
 ADMIN = {"X-Auth-Request-User": "root", "X-Auth-Request-Groups": "staff, admin"}
 
 
 @pytest.fixture
-def make_app(tmp_path, tiny_data_dir, fake_bento):
-    clients = []
-
-    def build(peer: str = "127.0.0.1", **overrides) -> TestClient:
-        settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db", **overrides})
-        if not clients:
-            migrate_and_import(settings.database_url, tiny_data_dir)
-        client = TestClient(create_app(settings, as_transport(fake_bento)), client=(peer, 5000))
-        clients.append(client.__enter__())
-        return client
-
-    yield build
-    for client in clients:
-        client.__exit__(None, None, None)
+def make_app(make_client):
+    """Clients whose peer is 127.0.0.1 by default: the trusted proxy address."""
+    return lambda peer="127.0.0.1", **overrides: make_client(peer, **overrides)
 
 
 @pytest.fixture
