@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from datarules import Playlist
-from gateway.tables import likes, playlist_tags, playlists, users
+from gateway.tables import dislikes, impressions, likes, playlist_tags, playlists, users
 
 # How long enrichment trusts its copy of names and tags (edits made through another replica
 # show up within this); retirements are read from the database on every request instead.
@@ -280,9 +280,12 @@ class Store:
             # A concurrent PUT of the same like won the race: the like exists (and is counted).
 
     def erase_user(self, user_id: str) -> int:
-        """Delete a listener and all their likes, counts kept in step; the number of likes."""
+        """Delete a listener, all their likes (counts kept in step), dislikes and impressions;
+        the number of likes."""
         with self.engine.begin() as conn:
             self._require(conn, users, user_id, "user")
+            conn.execute(dislikes.delete().where(dislikes.c.user_id == user_id))
+            conn.execute(impressions.delete().where(impressions.c.user_id == user_id))
             liked = list(conn.execute(select(likes.c.playlist_id)
                                       .where(likes.c.user_id == user_id)).scalars())
             conn.execute(likes.delete().where(likes.c.user_id == user_id))

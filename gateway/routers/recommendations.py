@@ -9,8 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from gateway.access import IdentityDep, allow_self_or_admin, no_store, require_self_or_admin
 from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
 from gateway.observability import Metrics
+from gateway.dislikes import disliked_ids
 from gateway.schemas import (K, ModelInfo, PopularRecommendations, Recommendations,
-                             SeedRecommendationRequest, SeedRecommendations, UserIdPath)
+                             SeedRecommendationRequest, SeedRecommendations, TagFilter, UserIdPath)
 from gateway.store import Store
 from gateway.bento_client import BentoClient
 
@@ -24,10 +25,18 @@ MAX_K = 100
 ERRORS = {404: {"description": "unknown user"}, 503: {"description": "the Bento is down"}}
 
 
-def history_and_retired(store: Store, user_id: str | None) -> tuple[list[str], list[str]]:
-    """No user: an empty history, which the Bento answers with popular picks."""
-    history = store.history(user_id, MAX_HISTORY) if user_id is not None else []
-    return history, store.retired_ids()
+def history_and_excluded(store: Store, user_id: str | None) -> tuple[list[str], list[str]]:
+    """No user: an empty history, which the Bento answers with popular picks. Excluded: the
+    listener's dislikes, then the retired playlists."""
+    if user_id is None:
+        return [], store.retired_ids()
+    history = store.history(user_id, MAX_HISTORY)
+    return history, disliked_ids(store, user_id) + store.retired_ids()
+
+
+def matches(tags: list[str], wanted: list[str], unwanted: list[str]) -> bool:
+    """The filters on the catalogue's current tags (the Bento applied the model's)."""
+    return (not wanted or bool(set(tags) & set(wanted))) and not set(tags) & set(unwanted)
 
 
 def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
@@ -38,17 +47,20 @@ def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
 
 
 async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id: str | None,
-                    k: int) -> dict:
-    """The Bento's picks for the user's history; retired playlists never come back."""
-    history, retired = await run_in_threadpool(history_and_retired, store, user_id)
-    ask_k, exclude = ask_for(k, retired)
-    answer = await bento.recommend(history, ask_k, exclude)
+                    k: int, tags: list[str] = (), exclude_tags: list[str] = ()) -> dict:
+    """The Bento's picks for the user's history; retired and disliked playlists never come
+    back; `tags` (any of) and `exclude_tags` filter inside the Bento's top-k."""
+    history, excluded = await run_in_threadpool(history_and_excluded, store, user_id)
+    ask_k, exclude = ask_for(k, excluded)
+    answer = await bento.recommend(history, ask_k, exclude, list(tags), list(exclude_tags))
     unknown = answer.get("unknown", [])
     if unknown:  # playlists added since the last training: fine, but worth seeing
         metrics.unknown_playlists.labels("model").inc(len(unknown))
         log.info("history holds playlists the model does not know",
                  extra={"playlist_ids": unknown[:20], "count": len(unknown)})
-    items = await enrich(store, metrics, answer["items"], set(retired))
+    items = await enrich(store, metrics, answer["items"], set(excluded))
+    if tags or exclude_tags:
+        items = [item for item in items if matches(item["tags"], tags, exclude_tags)]
     return {"user_id": user_id, "strategy": answer["strategy"], "model": answer["model"],
             "unknown": unknown, "items": items[:k]}
 
@@ -56,17 +68,18 @@ async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id:
 @router.get("/api/users/{user_id}/recommendations", response_model=Recommendations,
             responses=ERRORS, dependencies=[Depends(require_self_or_admin), Depends(no_store)])
 async def user_recommendations(user_id: UserIdPath, store: StoreDep, bento: BentoDep,
-                               metrics: MetricsDep, k: K = 10):
+                               metrics: MetricsDep, k: K = 10, tags: TagFilter = [],
+                               exclude_tags: TagFilter = []):
     """Personal picks from the user's likes; `strategy` is "popular" for users with none."""
-    return await recommend(store, bento, metrics, user_id, k)
+    return await recommend(store, bento, metrics, user_id, k, tags, exclude_tags)
 
 
 @router.get("/api/recommendations/popular", response_model=PopularRecommendations,
             responses={503: ERRORS[503]})
 async def popular_recommendations(store: StoreDep, bento: BentoDep, metrics: MetricsDep,
-                                  k: K = 10):
+                                  k: K = 10, tags: TagFilter = [], exclude_tags: TagFilter = []):
     """What anyone, signed in or not, may see: the model's picks for an empty history."""
-    answer = await recommend(store, bento, metrics, None, k)
+    answer = await recommend(store, bento, metrics, None, k, tags, exclude_tags)
     return {key: answer[key] for key in ("strategy", "model", "items")}
 
 
