@@ -254,9 +254,9 @@ class Store:
         conn.execute(update(playlists).where(playlists.c.id.in_(list(playlist_ids)))
                      .values(like_count=playlists.c.like_count + delta))
 
-    def set_like(self, user_id: str, playlist_id: str, liked: bool) -> None:
-        """Idempotent like/unlike; returns only after the change (and the count) is committed.
-        A retired playlist can be unliked but not liked (Conflict)."""
+    def set_like(self, user_id: str, playlist_id: str, liked: bool) -> bool:
+        """Idempotent like/unlike; returns only after the change (and the count) is committed,
+        True when it changed something. A retired playlist can be unliked, not liked (Conflict)."""
         key = (likes.c.user_id == user_id) & (likes.c.playlist_id == playlist_id)
         try:
             with self.engine.begin() as conn:
@@ -268,16 +268,19 @@ class Store:
                 if not liked:
                     if conn.execute(likes.delete().where(key)).rowcount:
                         self._count(conn, [playlist_id], -1)
+                        return True
                 elif conn.execute(select(likes.c.user_id).where(key)).first() is None:
                     if retired.retired_at is not None:
                         raise Conflict(f"playlist {playlist_id!r} is retired")
                     conn.execute(insert(likes).values(user_id=user_id, playlist_id=playlist_id,
                                                       weight=1.0, liked_at=time.time()))
                     self._count(conn, [playlist_id], +1)
+                    return True
         except IntegrityError:
             if not liked:
                 raise
             # A concurrent PUT of the same like won the race: the like exists (and is counted).
+        return False
 
     def erase_user(self, user_id: str) -> int:
         """Delete a listener, all their likes (counts kept in step), dislikes and impressions;

@@ -6,8 +6,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gateway.access import ListenerDep, WriteQuotaDep, audit, no_store
-from gateway.deps import BentoDep, MetricsDep, StoreDep
+from gateway.deps import MetricsDep, ServingDep, StoreDep
 from gateway.routers.recommendations import ERRORS, recommend
+from gateway.impressions import count_feedback
 from gateway.dislikes import set_dislike, user_dislikes
 from gateway.schemas import K, LikeState, Likes, PlaylistIdPath, Recommendations, TagFilter
 
@@ -66,7 +67,8 @@ def my_likes(identity: ListenerDep, store: StoreDep):
 def like(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
          store: StoreDep, request: Request):
     """Idempotent; answers only once the like is committed."""
-    store.set_like(identity.subject, playlist_id, liked=True)
+    if store.set_like(identity.subject, playlist_id, liked=True):
+        count_feedback(request, identity.subject, playlist_id)
     audit(request, "like", user_id=identity.subject, playlist_id=playlist_id)
     return {"user_id": identity.subject, "playlist_id": playlist_id, "liked": True}
 
@@ -81,12 +83,12 @@ def unlike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
 
 @router.get("/recommendations", response_model=Recommendations,
             responses={**UNAUTHORIZED, **ERRORS})
-async def my_recommendations(identity: ListenerDep, store: StoreDep, bento: BentoDep,
+async def my_recommendations(identity: ListenerDep, store: StoreDep, serving: ServingDep,
                              metrics: MetricsDep, k: K = 10, tags: TagFilter = [],
                              exclude_tags: TagFilter = []):
     """Picks from the listener's likes, never their dislikes; `tags` (any of) and
     `exclude_tags` filter them, still k items when k match."""
-    return await recommend(store, bento, metrics, identity.subject, k, tags, exclude_tags)
+    return await recommend(store, serving, metrics, identity.subject, k, tags, exclude_tags)
 
 
 @router.get("/dislikes", response_model=Dislikes, responses=UNAUTHORIZED)

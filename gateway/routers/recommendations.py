@@ -7,13 +7,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway.access import IdentityDep, allow_self_or_admin, no_store, require_self_or_admin
-from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
-from gateway.observability import Metrics
+from gateway.deps import BentoDep, MetricsDep, ServingDep, StoreDep, enrich
+from gateway.observability import Metrics, request_id_var
 from gateway.dislikes import disliked_ids
 from gateway.schemas import (K, ModelInfo, PopularRecommendations, Recommendations,
                              SeedRecommendationRequest, SeedRecommendations, TagFilter, UserIdPath)
+from gateway.serving import Serving
 from gateway.store import Store
-from gateway.bento_client import BentoClient
 
 log = logging.getLogger("gateway")
 router = APIRouter(tags=["recommendations"])
@@ -46,13 +46,16 @@ def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
     return (min(MAX_K, k + overflow) if overflow > 0 else k), retired[:MAX_EXCLUDE]
 
 
-async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id: str | None,
+async def recommend(store: Store, serving: Serving, metrics: Metrics, user_id: str | None,
                     k: int, tags: list[str] = (), exclude_tags: list[str] = ()) -> dict:
-    """The Bento's picks for the user's history; retired and disliked playlists never come
-    back; `tags` (any of) and `exclude_tags` filter inside the Bento's top-k."""
+    """The picks of the listener's arm (champion or challenger Bento) for their history;
+    retired and disliked playlists never come back; `tags` (any of) and `exclude_tags` filter
+    inside the Bento's top-k. What is shown is recorded as impressions (off the request path)."""
     history, excluded = await run_in_threadpool(history_and_excluded, store, user_id)
     ask_k, exclude = ask_for(k, excluded)
-    answer = await bento.recommend(history, ask_k, exclude, list(tags), list(exclude_tags))
+    arm = serving.arm(user_id)
+    answer = await serving.client(arm).recommend(history, ask_k, exclude, list(tags),
+                                                 list(exclude_tags))
     unknown = answer.get("unknown", [])
     if unknown:  # playlists added since the last training: fine, but worth seeing
         metrics.unknown_playlists.labels("model").inc(len(unknown))
@@ -61,36 +64,40 @@ async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id:
     items = await enrich(store, metrics, answer["items"], set(excluded))
     if tags or exclude_tags:
         items = [item for item in items if matches(item["tags"], tags, exclude_tags)]
+    items = items[:k]
+    if serving.recorder is not None:
+        serving.recorder.record(user_id, [item["playlist_id"] for item in items],
+                                answer["model"], request_id_var.get(), arm)
     return {"user_id": user_id, "strategy": answer["strategy"], "model": answer["model"],
-            "unknown": unknown, "items": items[:k]}
+            "unknown": unknown, "items": items}
 
 
 @router.get("/api/users/{user_id}/recommendations", response_model=Recommendations,
             responses=ERRORS, dependencies=[Depends(require_self_or_admin), Depends(no_store)])
-async def user_recommendations(user_id: UserIdPath, store: StoreDep, bento: BentoDep,
+async def user_recommendations(user_id: UserIdPath, store: StoreDep, serving: ServingDep,
                                metrics: MetricsDep, k: K = 10, tags: TagFilter = [],
                                exclude_tags: TagFilter = []):
     """Personal picks from the user's likes; `strategy` is "popular" for users with none."""
-    return await recommend(store, bento, metrics, user_id, k, tags, exclude_tags)
+    return await recommend(store, serving, metrics, user_id, k, tags, exclude_tags)
 
 
 @router.get("/api/recommendations/popular", response_model=PopularRecommendations,
             responses={503: ERRORS[503]})
-async def popular_recommendations(store: StoreDep, bento: BentoDep, metrics: MetricsDep,
+async def popular_recommendations(store: StoreDep, serving: ServingDep, metrics: MetricsDep,
                                   k: K = 10, tags: TagFilter = [], exclude_tags: TagFilter = []):
     """What anyone, signed in or not, may see: the model's picks for an empty history."""
-    answer = await recommend(store, bento, metrics, None, k, tags, exclude_tags)
+    answer = await recommend(store, serving, metrics, None, k, tags, exclude_tags)
     return {key: answer[key] for key in ("strategy", "model", "items")}
 
 
 @router.post("/api/recommendations", response_model=SeedRecommendations, responses=ERRORS,
              dependencies=[Depends(no_store)])
 async def seed_recommendations(body: SeedRecommendationRequest, store: StoreDep,
-                               bento: BentoDep, metrics: MetricsDep, identity: IdentityDep):
+                               serving: ServingDep, metrics: MetricsDep, identity: IdentityDep):
     """The seed service's endpoint, same request and response shape; for that listener
     themselves or an admin (anyone in demo mode)."""
     allow_self_or_admin(identity, body.user_id)
-    answer = await recommend(store, bento, metrics, body.user_id, body.num_recommendations)
+    answer = await recommend(store, serving, metrics, body.user_id, body.num_recommendations)
     return {"user_id": body.user_id, "recommendations": answer["items"]}
 
 
