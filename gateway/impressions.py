@@ -52,6 +52,10 @@ class ImpressionRecorder:
         if len(self.buffer) >= self.batch_rows:
             self.wake.set()
 
+    def forget(self, user_id: str) -> None:
+        """Before erasing a listener: their buffered impressions are never written."""
+        self.buffer = [row for row in self.buffer if row["user_id"] != user_id]
+
     def liked(self, user_id: str, playlist_id: str) -> None:
         """A new like: counted as feedback for the newest impression of that playlist shown to
         that listener in the last 24 h (buffered or written), if any."""

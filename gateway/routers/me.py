@@ -119,6 +119,9 @@ async def erase_me(identity: ListenerDep, store: StoreDep,
                    request: Request):
     """Erase the listener and all their feedback (the next export no longer has it). Not
     subject to the write quota: erasure is a right, and it is one call."""
+    recorder = request.app.state.serving.recorder
+    if recorder is not None:
+        recorder.forget(identity.subject)
     removed = await run_in_threadpool(store.erase_user, identity.subject)
     audit(request, "erase_listener", user_id=identity.subject, likes_removed=removed)
     return {"user_id": identity.subject, "erased": True, "likes_removed": removed}
