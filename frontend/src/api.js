@@ -73,6 +73,7 @@ export const api = {
     return {status: response.status, checks: data.checks || {}, detail: describe(data.detail)};
   },
   model: () => request('GET', '/api/model'),
+  online: (days = 30) => request('GET', '/api/metrics/online', {params: {days}}),
   config: () => request('GET', '/api/config'),
   // Other listeners: admins only (everyone in demo mode, where the picker uses them).
   users: (q, limit = 50) => request('GET', '/api/users', {params: {q, limit}}),

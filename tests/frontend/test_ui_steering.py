@@ -2,6 +2,9 @@
 and "Not for me" with undo."""
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -58,3 +61,29 @@ def test_not_for_me_hides_at_once_and_undo_brings_it_back(page: Page, base_url):
     expect(page.locator(".hidden-note")).to_contain_text(f"“{name}” is back.")
     expect(page.locator(f'.recs .card[data-playlist-id="{hidden}"]')).to_have_count(1)
     assert recommendation_ids(page) == before
+
+
+def test_model_page_plots_the_live_feedback_rate(page: Page, base_url, screenshots_dir):
+    page.goto("/")
+    pick_listener(page, base_url, "u00012")
+    shown = recommendation_ids(page)
+    card = page.locator(f'.recs .card[data-playlist-id="{shown[0]}"]')
+    name = card.locator("h3").inner_text()
+    card.get_by_role("button", name=f"Like {name}", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text=f"Liked “{name}”")).to_be_visible()
+
+    deadline = time.monotonic() + 10  # the gateway writes impressions every 500 ms
+    while not any(row["liked"] for row in api(base_url, "/api/metrics/online")["by_day"]):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    page.get_by_role("link", name="Model").first.click()
+    chart = page.get_by_role("img", name=re.compile("Positive-feedback rate per day"))
+    expect(chart).to_be_visible()
+    online = api(base_url, "/api/metrics/online")
+    assert any(row["liked"] >= 1 for row in online["by_day"])
+    rows = page.get_by_role("table", name="Positive-feedback rate per day").locator("tbody tr")
+    expect(rows).to_have_count(len(online["by_day"]))
+    expect(chart.locator("circle")).to_have_count(len(online["by_day"]))
+    champion = page.locator('.online-arms tr[data-arm="champion"]')
+    expect(champion).to_contain_text("%")
+    page.screenshot(path=screenshots_dir / "desktop-model-online.png", full_page=True)
