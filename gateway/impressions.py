@@ -31,7 +31,10 @@ class ImpressionRecorder:
         self.store, self.flush_seconds, self.batch_rows = store, flush_ms / 1000, batch_rows
         self.retention_seconds = retention_days * 86400
         self.max_buffered = max_buffered
-        self.buffer: list[dict] = []
+        # One entry per answer: (user_id, playlist ids, model version, request id, arm, time);
+        # the flusher expands them into rows, so a request pays for one append.
+        self.buffer: list[tuple] = []
+        self.buffered_rows = 0
         self.wake = asyncio.Event()
         self.last_prune = 0.0
         self.shown, self.dropped = metrics.impressions, metrics.impressions_dropped
@@ -39,32 +42,42 @@ class ImpressionRecorder:
 
     def record(self, user_id: str | None, playlist_ids: list[str], model_version: str,
                request_id: str, arm: str) -> None:
-        """Append one answer's items (position 0 first); never blocks, never raises."""
+        """Keep one answer's items (position 0 first); never blocks, never raises."""
         self.shown.labels(model_version, arm).inc(len(playlist_ids))
-        if len(self.buffer) + len(playlist_ids) > self.max_buffered:
+        if self.buffered_rows + len(playlist_ids) > self.max_buffered:
             self.dropped.inc(len(playlist_ids))
             return
-        now = time.time()
-        self.buffer.extend({"id": uuid.uuid4().hex, "user_id": user_id, "playlist_id": pid,
-                            "position": position, "model_version": model_version,
-                            "request_id": request_id, "arm": arm, "shown_at": now}
-                           for position, pid in enumerate(playlist_ids))
-        if len(self.buffer) >= self.batch_rows:
+        self.buffer.append((user_id, playlist_ids, model_version, request_id, arm, time.time()))
+        self.buffered_rows += len(playlist_ids)
+        if self.buffered_rows >= self.batch_rows:
             self.wake.set()
+
+    @staticmethod
+    def rows(answers: list[tuple]) -> list[dict]:
+        rows = []
+        for user_id, playlist_ids, model_version, request_id, arm, shown_at in answers:
+            prefix = uuid.uuid4().hex[:29]  # one random id per answer, the position after it
+            rows.extend({"id": f"{prefix}{position:03d}", "user_id": user_id,
+                         "playlist_id": playlist_id, "position": position,
+                         "model_version": model_version, "request_id": request_id,
+                         "arm": arm, "shown_at": shown_at}
+                        for position, playlist_id in enumerate(playlist_ids))
+        return rows
 
     def forget(self, user_id: str) -> None:
         """Before erasing a listener: their buffered impressions are never written."""
-        self.buffer = [row for row in self.buffer if row["user_id"] != user_id]
+        self.buffer = [answer for answer in self.buffer if answer[0] != user_id]
+        self.buffered_rows = sum(len(answer[1]) for answer in self.buffer)
 
     def liked(self, user_id: str, playlist_id: str) -> None:
         """A new like: counted as feedback for the newest impression of that playlist shown to
         that listener in the last 24 h (buffered or written), if any."""
         since = time.time() - FEEDBACK_WINDOW_SECONDS
-        shown = [row for row in self.buffer if row["user_id"] == user_id
-                 and row["playlist_id"] == playlist_id and row["shown_at"] >= since]
-        if shown:
-            row = shown[-1]
-        else:
+        row = next(({"model_version": answer[2], "arm": answer[4]}
+                    for answer in reversed(list(self.buffer))
+                    if answer[0] == user_id and playlist_id in answer[1]
+                    and answer[5] >= since), None)
+        if row is None:
             with self.store.engine.connect() as conn:
                 row = conn.execute(
                     select(impressions.c.model_version, impressions.c.arm)
@@ -75,9 +88,12 @@ class ImpressionRecorder:
         if row is not None:
             self.feedback.labels(row["model_version"], row["arm"]).inc()
 
-    def write(self, rows: list[dict]) -> None:
-        with self.store.engine.begin() as conn:
-            conn.execute(insert(impressions), rows)
+    def write(self, answers: list[tuple]) -> None:
+        """In a worker thread: expand and insert, one transaction per batch of rows."""
+        rows = self.rows(answers)
+        for start in range(0, len(rows), self.batch_rows):
+            with self.store.engine.begin() as conn:
+                conn.execute(insert(impressions), rows[start:start + self.batch_rows])
 
     def prune(self) -> int:
         """Delete impressions older than the retention; the number deleted."""
@@ -87,14 +103,15 @@ class ImpressionRecorder:
                                 .where(impressions.c.shown_at < cutoff)).rowcount
 
     async def flush(self) -> None:
-        rows, self.buffer = self.buffer, []
-        for start in range(0, len(rows), self.batch_rows):
-            try:
-                await run_in_threadpool(self.write, rows[start:start + self.batch_rows])
-            except Exception:  # a database outage loses this batch, never the gateway
-                log.exception("could not write impressions", extra={"rows": len(rows)})
-                self.dropped.inc(len(rows) - start)
-                return
+        answers, count = self.buffer, self.buffered_rows
+        self.buffer, self.buffered_rows = [], 0
+        if not answers:
+            return
+        try:
+            await run_in_threadpool(self.write, answers)
+        except Exception:  # a database outage loses these rows, never the gateway
+            log.exception("could not write impressions", extra={"rows": count})
+            self.dropped.inc(count)
 
     async def run(self) -> None:
         """The flusher: until cancelled, then one last flush."""

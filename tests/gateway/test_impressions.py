@@ -131,7 +131,7 @@ def test_a_full_buffer_drops_and_counts_instead_of_waiting(make_client):
     recorder = client.app.state.serving.recorder
     recorder.max_buffered = 2
     client.get("/api/me/recommendations", headers=DEMO, params={"k": 3})
-    assert recorder.buffer == []
+    assert recorder.buffer == [] and recorder.buffered_rows == 0
     assert "gateway_impressions_dropped_total 3.0" in client.get("/metrics").text
 
 
