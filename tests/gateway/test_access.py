@@ -11,7 +11,7 @@ from gateway.main import create_app
 from gateway.observability import JsonFormatter
 from gateway.quota import WriteQuota
 from gateway.settings import Settings
-from tests.gateway.conftest import as_transport
+from tests.gateway.conftest import as_transport, migrate_and_import
 
 ALICE = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org"}
 ADMIN = {"X-Auth-Request-User": "root", "X-Auth-Request-Groups": "staff, admin"}
@@ -22,8 +22,9 @@ def make_app(tmp_path, tiny_data_dir, fake_bento):
     clients = []
 
     def build(peer: str = "127.0.0.1", **overrides) -> TestClient:
-        settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db",
-                               "gateway_data_dir": tiny_data_dir, **overrides})
+        settings = Settings(**{"database_url": f"sqlite:///{tmp_path}/gateway.db", **overrides})
+        if not clients:  # the gateway never migrates or imports: the deployments do
+            migrate_and_import(settings.database_url, tiny_data_dir)
         client = TestClient(create_app(settings, as_transport(fake_bento)), client=(peer, 5000))
         clients.append(client.__enter__())
         return client
