@@ -8,12 +8,13 @@ from sqlalchemy.exc import DBAPIError
 
 from bento.recsys.dataio import load_dataset
 from gateway import export
+from gateway.importer import import_dataset
 from gateway.tables import likes, users
 
 
 def test_snapshot_round_trips_what_the_database_holds(store, tiny_data_dir, tmp_path,
                                                       monkeypatch):
-    store.import_dataset(load_dataset(tiny_data_dir))
+    import_dataset(store.engine, load_dataset(tiny_data_dir))
     monkeypatch.setattr(export, "BATCH_ROWS", 2)  # several batches per table
     counts = export.snapshot(store.engine, tmp_path / "out")
     assert counts == {"users": 3, "playlists": 5, "interactions": 4}
@@ -25,7 +26,7 @@ def test_snapshot_round_trips_what_the_database_holds(store, tiny_data_dir, tmp_
 
 
 def test_the_snapshot_sees_one_moment_and_cannot_write(store, tiny_data_dir):
-    store.import_dataset(load_dataset(tiny_data_dir))
+    import_dataset(store.engine, load_dataset(tiny_data_dir))
     count = select(func.count()).select_from(likes)
     with export.snapshot_connection(store.engine) as snapshot:
         before = snapshot.execute(count).scalar()
