@@ -60,10 +60,8 @@ def test_k_items_come_back_when_k_match_even_if_they_score_nothing(model):
 
 
 @pytest.fixture(scope="module")
-def service(bento_home):
-    from bento.service import PlaylistRecommender
-
-    return PlaylistRecommender()
+def service(recommender):
+    return recommender
 
 
 def tags_of(service):
