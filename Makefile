@@ -72,6 +72,7 @@ benchmarks: install system-deps
 	$(PY) -m bench.load --json var/bench-load.json
 	$(PY) -m bench.load_report var/bench-load.json --out docs/BENCHMARKS.md
 	$(PY) -m bench.serve --out docs/SERVING.md
+	$(PY) -m bench.impressions
 
 # Lock files with hashes, one per deployable, from its requirements.txt pins (Python 3.11, Linux
 # x86_64 like the images). Re-run after changing a requirements.txt: tests/deploy/test_locks.py

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 import datarules
 from bento.limits import BodyLimitMiddleware
 from bento.recsys.model import ItemItemModel
+from bento.tagfilter import TagIndex
 
 
 def registry_info() -> dict:
@@ -36,6 +37,11 @@ MAX_IDS = 2000
 # The shared id rule (datarules): the same ids the gateway and the trainer accept.
 PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=datarules.MAX_ID_LENGTH),
                        AfterValidator(datarules.raising(datarules.id_problem))]
+# Tags compare normalized (datarules): "Jazz " asks for "jazz".
+TagName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
+                                           max_length=datarules.MAX_TAG_LENGTH),
+                    AfterValidator(datarules.raising(datarules.tag_problem))]
+TagList = Annotated[list[TagName], Field(max_length=datarules.MAX_TAGS)]
 TopK = Annotated[int, Field(ge=1, le=100, description="how many items to return (1..100)")]
 
 
@@ -102,6 +108,7 @@ class PlaylistRecommender:
 
     def __init__(self) -> None:
         self.model, catalogue = ItemItemModel.load(Path(self.bento_model.path))
+        self.tag_index = TagIndex(self.model.item_ids, catalogue)
         self.tag = str(self.bento_model.tag)
         info = self.bento_model.info.metadata
         registry = REGISTRY_INFO if REGISTRY_INFO.get("tag") == self.tag else {}
@@ -129,10 +136,15 @@ class PlaylistRecommender:
         history: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
         k: TopK = 10,
         exclude: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
+        tags: TagList = [],  # noqa: B006
+        exclude_tags: TagList = [],  # noqa: B006
     ) -> Recommendations:
-        """Top-k playlists for a listening history; popular ones when the history says nothing."""
+        """Top-k playlists for a listening history; popular ones when the history says nothing.
+        `tags`: only items with any of them; `exclude_tags`: none with one of them."""
         known, unknown = self.model.known(history)
         excluded, _ = self.model.known(exclude)
+        if tags or exclude_tags:
+            excluded = np.concatenate([excluded, self.tag_index.blocked(tags, exclude_tags)])
         # Unknown history ids are still never returned, because they are not in the catalogue.
         indices, scores = self.model.recommend(known, k, excluded)
         strategy = "personalized" if known.size else "popular"

@@ -128,10 +128,12 @@ class BentoClient:
         log.warning("bento call failed", extra={"endpoint": endpoint, "kind": kind,
                                                 "reason": str(reason)[:300]})
 
-    async def recommend(self, history: list[str], k: int, exclude: list[str] = ()) -> dict:
+    async def recommend(self, history: list[str], k: int, exclude: list[str] = (),
+                        tags: list[str] = (), exclude_tags: list[str] = ()) -> dict:
         body = {"history": history, "k": k}
-        if exclude:
-            body["exclude"] = list(exclude)
+        for key, values in (("exclude", exclude), ("tags", tags), ("exclude_tags", exclude_tags)):
+            if values:
+                body[key] = list(values)
         return await self.call("POST", "/recommend", body)
 
     async def similar(self, playlist_id: str, k: int) -> dict:

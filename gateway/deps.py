@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.bento_client import BentoClient
 from gateway.observability import Metrics
+from gateway.serving import Serving
 from gateway.store import Store
 
 log = logging.getLogger("gateway")
@@ -26,9 +27,14 @@ def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
+def get_serving(request: Request) -> Serving:
+    return request.app.state.serving
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
 BentoDep = Annotated[BentoClient, Depends(get_bento)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ServingDep = Annotated[Serving, Depends(get_serving)]
 
 
 async def enrich(store: Store, metrics: Metrics, bento_items: list[dict],

@@ -2,6 +2,7 @@
 routes. Data arrives by `python -m gateway.importer` and the API, never at start."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from contextlib import asynccontextmanager
@@ -18,12 +19,14 @@ from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, 
                                   Transport)
 from gateway.bind import check_demo_bind
 from gateway.identity import Authenticator
+from gateway.impressions import ImpressionRecorder
 from gateway.limits import BodyLimitMiddleware, HostCheckMiddleware
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.quota import WriteQuota
 from gateway.retrain_report import LastRetrain
-from gateway.routers import likes, me, playlists, recommendations, system, users
+from gateway.routers import likes, me, online, playlists, recommendations, system, users
+from gateway.serving import Serving
 from gateway.settings import Settings
 from gateway.spa import mount_spa
 from gateway.store import Conflict, NotFound, Store, make_engine
@@ -75,9 +78,9 @@ def add_error_handlers(app: FastAPI) -> None:
         return error(503, "the database is unavailable")
 
 
-def create_app(settings: Settings | None = None,
-               bento_transport: Transport | None = None) -> FastAPI:
-    """Build the app; `bento_transport` lets unit tests fake the Bento."""
+def create_app(settings: Settings | None = None, bento_transport: Transport | None = None,
+               challenger_transport: Transport | None = None) -> FastAPI:
+    """Build the app; the transports let unit tests fake the Bentos."""
     settings = settings or Settings()
     setup_logging(settings.log_level)
     metrics = Metrics()
@@ -96,12 +99,27 @@ def create_app(settings: Settings | None = None,
         except BaseException:
             engine.dispose()
             raise
-        async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http:
+        recorder = ImpressionRecorder(
+            store, metrics, settings.impressions_flush_ms, settings.impressions_batch_rows,
+            settings.impressions_retention_days) if settings.impressions_enabled else None
+        challenger_url = settings.challenger_url or settings.bento_url
+        async with AiohttpTransport(settings.bento_url, settings.bento_timeout_seconds) as http, \
+                AiohttpTransport(challenger_url, settings.bento_timeout_seconds) as other:
             app.state.store = store
             app.state.bento = BentoClient(bento_transport or http, metrics)
+            challenger = BentoClient(challenger_transport or other, metrics) \
+                if settings.challenger_url or challenger_transport else None
+            app.state.serving = Serving(app.state.bento, challenger,
+                                        settings.challenger_percent, recorder)
             app.state.last_retrain = LastRetrain(settings.mlflow_tracking_uri) \
                 if settings.mlflow_tracking_uri else None
-            yield
+            flusher = asyncio.create_task(recorder.run()) if recorder else None
+            try:
+                yield
+            finally:
+                if flusher is not None:  # its last act is one more flush
+                    flusher.cancel()
+                    await asyncio.gather(flusher, return_exceptions=True)
         engine.dispose()
 
     app = FastAPI(title="Playlist recommender gateway", version="1.0.0", lifespan=lifespan)
@@ -111,7 +129,7 @@ def create_app(settings: Settings | None = None,
     app.state.write_quota = WriteQuota(settings.write_quota_per_minute,
                                        settings.write_quota_burst)
     add_error_handlers(app)
-    for router in (system, me, users, playlists, likes, recommendations):
+    for router in (system, me, users, playlists, likes, recommendations, online):
         app.include_router(router.router)
     if settings.spa_dir is not None:
         mount_spa(app, settings.spa_dir)

@@ -72,6 +72,15 @@ class Metrics:
             "gateway_unknown_playlists_total",
             "Playlist ids one side knows and the other does not", ["side"],
             registry=self.registry)
+        # Online metrics (gateway/impressions.py): per model version and arm.
+        self.impressions = Counter("gateway_impressions_total", "Recommended items shown",
+                                   ["model_version", "arm"], registry=self.registry)
+        self.impressions_dropped = Counter(
+            "gateway_impressions_dropped_total",
+            "Impressions not recorded (buffer full or database down)", registry=self.registry)
+        self.feedback = Counter("gateway_feedback_total",
+                                "Likes within 24 h of an impression of that playlist",
+                                ["model_version", "arm"], registry=self.registry)
 
 
 class ObservabilityMiddleware:

@@ -39,6 +39,9 @@ Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min
 Tags = Annotated[list[Tag], Field(max_length=datarules.MAX_TAGS),
                  AfterValidator(lambda tags: list(dict.fromkeys(tags)))]
 Tracks = Annotated[int, Field(ge=0, lt=10**9)]
+# Recommendation filters, repeatable: ?tags=jazz&tags=live (any of) and ?exclude_tags=...
+TagFilter = Annotated[list[Tag], Query(max_length=datarules.MAX_TAGS,
+                                       description="tags, repeat the parameter for more")]
 
 
 class User(BaseModel):

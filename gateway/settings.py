@@ -42,6 +42,15 @@ class Settings(BaseSettings):
     write_quota_burst: int = Field(20, ge=1)
     # The model registry, for the last retrain's verdict on /api/model (empty: none).
     mlflow_tracking_uri: str = ""
+    # Online metrics (docs/ARCHITECTURE.md "Impressions"): what was shown, written in batches.
+    impressions_enabled: bool = True
+    impressions_retention_days: float = Field(90.0, gt=0)
+    impressions_flush_ms: int = Field(500, ge=10, le=60_000)
+    impressions_batch_rows: int = Field(500, ge=1, le=100_000)
+    # Champion/challenger on live traffic: this share of listeners (by a hash of their id) is
+    # answered by the Bento at CHALLENGER_URL (empty: no challenger).
+    challenger_url: str = ""
+    challenger_percent: float = Field(0.0, ge=0, le=100)
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from datarules import Playlist
-from gateway.tables import likes, playlist_tags, playlists, users
+from gateway.tables import dislikes, impressions, likes, playlist_tags, playlists, users
 
 # How long enrichment trusts its copy of names and tags (edits made through another replica
 # show up within this); retirements are read from the database on every request instead.
@@ -254,9 +254,9 @@ class Store:
         conn.execute(update(playlists).where(playlists.c.id.in_(list(playlist_ids)))
                      .values(like_count=playlists.c.like_count + delta))
 
-    def set_like(self, user_id: str, playlist_id: str, liked: bool) -> None:
-        """Idempotent like/unlike; returns only after the change (and the count) is committed.
-        A retired playlist can be unliked but not liked (Conflict)."""
+    def set_like(self, user_id: str, playlist_id: str, liked: bool) -> bool:
+        """Idempotent like/unlike; returns only after the change (and the count) is committed,
+        True when it changed something. A retired playlist can be unliked, not liked (Conflict)."""
         key = (likes.c.user_id == user_id) & (likes.c.playlist_id == playlist_id)
         try:
             with self.engine.begin() as conn:
@@ -268,21 +268,27 @@ class Store:
                 if not liked:
                     if conn.execute(likes.delete().where(key)).rowcount:
                         self._count(conn, [playlist_id], -1)
+                        return True
                 elif conn.execute(select(likes.c.user_id).where(key)).first() is None:
                     if retired.retired_at is not None:
                         raise Conflict(f"playlist {playlist_id!r} is retired")
                     conn.execute(insert(likes).values(user_id=user_id, playlist_id=playlist_id,
                                                       weight=1.0, liked_at=time.time()))
                     self._count(conn, [playlist_id], +1)
+                    return True
         except IntegrityError:
             if not liked:
                 raise
             # A concurrent PUT of the same like won the race: the like exists (and is counted).
+        return False
 
     def erase_user(self, user_id: str) -> int:
-        """Delete a listener and all their likes, counts kept in step; the number of likes."""
+        """Delete a listener, all their likes (counts kept in step), dislikes and impressions;
+        the number of likes."""
         with self.engine.begin() as conn:
             self._require(conn, users, user_id, "user")
+            conn.execute(dislikes.delete().where(dislikes.c.user_id == user_id))
+            conn.execute(impressions.delete().where(impressions.c.user_id == user_id))
             liked = list(conn.execute(select(likes.c.playlist_id)
                                       .where(likes.c.user_id == user_id)).scalars())
             conn.execute(likes.delete().where(likes.c.user_id == user_id))

@@ -1,4 +1,5 @@
-"""The database schema: users, the playlist catalogue with its tags, and likes.
+"""The database schema: users, the playlist catalogue with its tags, likes, dislikes and
+impressions.
 
 Changes go through an Alembic revision in gateway/migrations/versions (`alembic check` in the
 tests fails when this file and the migrations disagree).
@@ -57,4 +58,30 @@ likes = Table(
     # Unix seconds; imported interactions may have none.
     Column("liked_at", Float, nullable=True),
     Index("ix_likes_playlist_id", "playlist_id"),
+)
+
+# "Not for me": never recommended to that listener again, until they undo it.
+dislikes = Table(
+    "dislikes", metadata,
+    Column("user_id", ID, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("playlist_id", ID, ForeignKey("playlists.id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", Float, nullable=False),  # Unix seconds
+)
+
+# What the gateway showed, written in batches off the request path (gateway/impressions.py);
+# no foreign keys, so a burst of writes checks nothing and erasing a listener deletes their rows
+# explicitly. Rows older than IMPRESSIONS_RETENTION_DAYS are pruned by the flusher.
+impressions = Table(
+    "impressions", metadata,
+    # A uuid4 hex made by the gateway: no sequence, so the runtime role needs no grant on one.
+    Column("id", String(32), primary_key=True),
+    Column("user_id", ID, nullable=True),  # None: an anonymous popular-picks request
+    Column("playlist_id", ID, nullable=False),
+    Column("position", Integer, nullable=False),  # 0-based rank in the answer
+    Column("model_version", String(200), nullable=False),  # the Bento's model tag
+    Column("request_id", String(200), nullable=False),
+    Column("arm", String(20), nullable=False),  # "champion" or "challenger"
+    Column("shown_at", Float, nullable=False),  # Unix seconds
+    Index("ix_impressions_shown_at", "shown_at"),
+    Index("ix_impressions_user_id", "user_id", "playlist_id"),
 )

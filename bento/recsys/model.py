@@ -113,7 +113,7 @@ class ItemItemModel:
         """Indices of the k best scores, best first, never one of `blocked`."""
         scores = scores.copy()
         scores[blocked] = -np.inf
-        k = min(k, self.n_items - len(set(blocked.tolist())))
+        k = min(k, self.n_items - np.unique(blocked).size)
         if k <= 0:
             return np.empty(0, dtype=np.int64)
         # Item-item only: items the history says something about score above TIE_BREAK, every

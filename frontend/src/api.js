@@ -31,7 +31,11 @@ function describe(detail) {
 async function request(method, path, {params, body} = {}) {
   const url = new URL(path, window.location.origin);
   for (const [key, value] of Object.entries(params || {})) {
-    if (value !== undefined && value !== null && value !== '') url.searchParams.set(key, value);
+    // A list repeats the parameter (?tags=a&tags=b), as the gateway reads it.
+    if (Array.isArray(value)) value.forEach((item) => url.searchParams.append(key, item));
+    else if (value !== undefined && value !== null && value !== '') {
+      url.searchParams.set(key, value);
+    }
   }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
@@ -69,6 +73,7 @@ export const api = {
     return {status: response.status, checks: data.checks || {}, detail: describe(data.detail)};
   },
   model: () => request('GET', '/api/model'),
+  online: (days = 30) => request('GET', '/api/metrics/online', {params: {days}}),
   config: () => request('GET', '/api/config'),
   // Other listeners: admins only (everyone in demo mode, where the picker uses them).
   users: (q, limit = 50) => request('GET', '/api/users', {params: {q, limit}}),
@@ -79,7 +84,11 @@ export const api = {
   likes: () => request('GET', '/api/me/likes'),
   like: (playlistId) => request('PUT', `/api/me/likes/${seg(playlistId)}`),
   unlike: (playlistId) => request('DELETE', `/api/me/likes/${seg(playlistId)}`),
-  recommendations: (k = 12) => request('GET', '/api/me/recommendations', {params: {k}}),
+  recommendations: (k = 12, tags = []) =>
+    request('GET', '/api/me/recommendations', {params: {k, tags}}),
+  // "Not for me": hidden from this listener's picks until undone.
+  dislike: (playlistId) => request('PUT', `/api/me/dislikes/${seg(playlistId)}`),
+  undislike: (playlistId) => request('DELETE', `/api/me/dislikes/${seg(playlistId)}`),
   playlists: ({q, tag, limit, offset}) =>
     request('GET', '/api/playlists', {params: {q, tag, limit, offset}}),
   playlist: (id) => request('GET', `/api/playlists/${seg(id)}`),

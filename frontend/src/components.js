@@ -82,7 +82,8 @@ function becauseLine(because) {
  * One playlist as a card. `item` is a playlist or a recommendation item (playlist_id, score,
  * because); `maxScore` scales the score bar within its list.
  */
-export function playlistCard(item, {maxScore, fresh = false, reasons = true} = {}) {
+export function playlistCard(item, {maxScore, fresh = false, reasons = true,
+  onDislike = null} = {}) {
   const playlist = {...item, id: item.id || item.playlist_id};
   const href = `/playlist/${encodeURIComponent(playlist.id)}`;
   // The API sends a track count, or null when the catalogue does not know it.
@@ -99,13 +100,16 @@ export function playlistCard(item, {maxScore, fresh = false, reasons = true} = {
       h('p', {class: 'card-meta'}, meta.join(' · ')),
       typeof item.score === 'number' ? scoreBar(item.score, maxScore) : null,
       reasons ? becauseLine(item.because) : null),
-    h('div', {class: 'card-actions'}, likeButton(playlist)));
+    h('div', {class: 'card-actions'}, likeButton(playlist),
+      onDislike ? h('button', {type: 'button', class: 'btn btn-light not-for-me',
+        'aria-label': `Not for me: hide ${playlist.name}`,
+        onClick: () => onDislike(playlist)}, 'Not for me') : null));
 }
 
 export function cardGrid(items, options = {}) {
   const maxScore = Math.max(0, ...items.map((item) => item.score || 0));
   return h('div', {class: 'grid'}, items.map((item) => playlistCard(item, {
-    maxScore, reasons: options.reasons !== false,
+    maxScore, reasons: options.reasons !== false, onDislike: options.onDislike,
     fresh: options.freshIds ? options.freshIds.has(item.playlist_id) : false})));
 }
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.access import WriteQuotaDep, audit, no_store, require_self_or_admin
 from gateway.deps import StoreDep
+from gateway.impressions import count_feedback
 from gateway.schemas import LikeState, Likes, PlaylistIdPath, UserIdPath
 
 router = APIRouter(prefix="/api/users/{user_id}/likes", tags=["likes"],
@@ -25,7 +26,8 @@ def list_likes(user_id: UserIdPath, store: StoreDep):
 def like(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
          _: WriteQuotaDep):
     """Idempotent; answers only once the like is committed."""
-    store.set_like(user_id, playlist_id, liked=True)
+    if store.set_like(user_id, playlist_id, liked=True):
+        count_feedback(request, user_id, playlist_id)
     audit(request, "like", user_id=user_id, playlist_id=playlist_id)
     return {"user_id": user_id, "playlist_id": playlist_id, "liked": True}
 

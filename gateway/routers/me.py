@@ -1,4 +1,4 @@
-"""The signed-in listener's own routes: who am I, my likes, my picks, erase me."""
+"""The signed-in listener's own routes: who am I, my likes and dislikes, my picks, erase me."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
@@ -6,9 +6,11 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from gateway.access import ListenerDep, WriteQuotaDep, audit, no_store
-from gateway.deps import BentoDep, MetricsDep, StoreDep
+from gateway.deps import MetricsDep, ServingDep, StoreDep
 from gateway.routers.recommendations import ERRORS, recommend
-from gateway.schemas import K, LikeState, Likes, PlaylistIdPath, Recommendations
+from gateway.impressions import count_feedback
+from gateway.dislikes import set_dislike, user_dislikes
+from gateway.schemas import K, LikeState, Likes, PlaylistIdPath, Recommendations, TagFilter
 
 
 router = APIRouter(prefix="/api/me", tags=["me"], dependencies=[Depends(no_store)])
@@ -22,6 +24,24 @@ class Me(BaseModel):
     email: str
     groups: list[str]
     admin: bool
+
+
+class Dislike(BaseModel):
+    playlist_id: str
+    name: str
+    created_at: float
+
+
+class Dislikes(BaseModel):
+    user_id: str
+    items: list[Dislike]
+    total: int
+
+
+class DislikeState(BaseModel):
+    user_id: str
+    playlist_id: str
+    disliked: bool
 
 
 class Erased(BaseModel):
@@ -47,7 +67,8 @@ def my_likes(identity: ListenerDep, store: StoreDep):
 def like(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
          store: StoreDep, request: Request):
     """Idempotent; answers only once the like is committed."""
-    store.set_like(identity.subject, playlist_id, liked=True)
+    if store.set_like(identity.subject, playlist_id, liked=True):
+        count_feedback(request, identity.subject, playlist_id)
     audit(request, "like", user_id=identity.subject, playlist_id=playlist_id)
     return {"user_id": identity.subject, "playlist_id": playlist_id, "liked": True}
 
@@ -62,9 +83,35 @@ def unlike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
 
 @router.get("/recommendations", response_model=Recommendations,
             responses={**UNAUTHORIZED, **ERRORS})
-async def my_recommendations(identity: ListenerDep, store: StoreDep, bento: BentoDep,
-                             metrics: MetricsDep, k: K = 10):
-    return await recommend(store, bento, metrics, identity.subject, k)
+async def my_recommendations(identity: ListenerDep, store: StoreDep, serving: ServingDep,
+                             metrics: MetricsDep, k: K = 10, tags: TagFilter = [],
+                             exclude_tags: TagFilter = []):
+    """Picks from the listener's likes, never their dislikes; `tags` (any of) and
+    `exclude_tags` filter them, still k items when k match."""
+    return await recommend(store, serving, metrics, identity.subject, k, tags, exclude_tags)
+
+
+@router.get("/dislikes", response_model=Dislikes, responses=UNAUTHORIZED)
+def my_dislikes(identity: ListenerDep, store: StoreDep):
+    items = user_dislikes(store, identity.subject)
+    return {"user_id": identity.subject, "items": items, "total": len(items)}
+
+
+@router.put("/dislikes/{playlist_id}", response_model=DislikeState, responses=UNAUTHORIZED)
+def dislike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
+            store: StoreDep, request: Request):
+    """"Not for me": never recommended to this listener again, until DELETE undoes it."""
+    set_dislike(store, identity.subject, playlist_id, disliked=True)
+    audit(request, "dislike", user_id=identity.subject, playlist_id=playlist_id)
+    return {"user_id": identity.subject, "playlist_id": playlist_id, "disliked": True}
+
+
+@router.delete("/dislikes/{playlist_id}", response_model=DislikeState, responses=UNAUTHORIZED)
+def undislike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
+              store: StoreDep, request: Request):
+    set_dislike(store, identity.subject, playlist_id, disliked=False)
+    audit(request, "undislike", user_id=identity.subject, playlist_id=playlist_id)
+    return {"user_id": identity.subject, "playlist_id": playlist_id, "disliked": False}
 
 
 @router.delete("", response_model=Erased, responses=UNAUTHORIZED)
@@ -72,6 +119,9 @@ async def erase_me(identity: ListenerDep, store: StoreDep,
                    request: Request):
     """Erase the listener and all their feedback (the next export no longer has it). Not
     subject to the write quota: erasure is a right, and it is one call."""
+    recorder = request.app.state.serving.recorder
+    if recorder is not None:
+        recorder.forget(identity.subject)
     removed = await run_in_threadpool(store.erase_user, identity.subject)
     audit(request, "erase_listener", user_id=identity.subject, likes_removed=removed)
     return {"user_id": identity.subject, "erased": True, "likes_removed": removed}

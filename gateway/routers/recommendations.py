@@ -7,12 +7,13 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway.access import IdentityDep, allow_self_or_admin, no_store, require_self_or_admin
-from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
-from gateway.observability import Metrics
+from gateway.deps import BentoDep, MetricsDep, ServingDep, StoreDep, enrich
+from gateway.observability import Metrics, request_id_var
+from gateway.dislikes import disliked_ids
 from gateway.schemas import (K, ModelInfo, PopularRecommendations, Recommendations,
-                             SeedRecommendationRequest, SeedRecommendations, UserIdPath)
+                             SeedRecommendationRequest, SeedRecommendations, TagFilter, UserIdPath)
+from gateway.serving import Serving
 from gateway.store import Store
-from gateway.bento_client import BentoClient
 
 log = logging.getLogger("gateway")
 router = APIRouter(tags=["recommendations"])
@@ -24,10 +25,18 @@ MAX_K = 100
 ERRORS = {404: {"description": "unknown user"}, 503: {"description": "the Bento is down"}}
 
 
-def history_and_retired(store: Store, user_id: str | None) -> tuple[list[str], list[str]]:
-    """No user: an empty history, which the Bento answers with popular picks."""
-    history = store.history(user_id, MAX_HISTORY) if user_id is not None else []
-    return history, store.retired_ids()
+def history_and_excluded(store: Store, user_id: str | None) -> tuple[list[str], list[str]]:
+    """No user: an empty history, which the Bento answers with popular picks. Excluded: the
+    listener's dislikes, then the retired playlists."""
+    if user_id is None:
+        return [], store.retired_ids()
+    history = store.history(user_id, MAX_HISTORY)
+    return history, disliked_ids(store, user_id) + store.retired_ids()
+
+
+def matches(tags: list[str], wanted: list[str], unwanted: list[str]) -> bool:
+    """The filters on the catalogue's current tags (the Bento applied the model's)."""
+    return (not wanted or bool(set(tags) & set(wanted))) and not set(tags) & set(unwanted)
 
 
 def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
@@ -37,47 +46,58 @@ def ask_for(k: int, retired: list[str]) -> tuple[int, list[str]]:
     return (min(MAX_K, k + overflow) if overflow > 0 else k), retired[:MAX_EXCLUDE]
 
 
-async def recommend(store: Store, bento: BentoClient, metrics: Metrics, user_id: str | None,
-                    k: int) -> dict:
-    """The Bento's picks for the user's history; retired playlists never come back."""
-    history, retired = await run_in_threadpool(history_and_retired, store, user_id)
-    ask_k, exclude = ask_for(k, retired)
-    answer = await bento.recommend(history, ask_k, exclude)
+async def recommend(store: Store, serving: Serving, metrics: Metrics, user_id: str | None,
+                    k: int, tags: list[str] = (), exclude_tags: list[str] = ()) -> dict:
+    """The picks of the listener's arm (champion or challenger Bento) for their history;
+    retired and disliked playlists never come back; `tags` (any of) and `exclude_tags` filter
+    inside the Bento's top-k. What is shown is recorded as impressions (off the request path)."""
+    history, excluded = await run_in_threadpool(history_and_excluded, store, user_id)
+    ask_k, exclude = ask_for(k, excluded)
+    arm = serving.arm(user_id)
+    answer = await serving.client(arm).recommend(history, ask_k, exclude, list(tags),
+                                                 list(exclude_tags))
     unknown = answer.get("unknown", [])
     if unknown:  # playlists added since the last training: fine, but worth seeing
         metrics.unknown_playlists.labels("model").inc(len(unknown))
         log.info("history holds playlists the model does not know",
                  extra={"playlist_ids": unknown[:20], "count": len(unknown)})
-    items = await enrich(store, metrics, answer["items"], set(retired))
+    items = await enrich(store, metrics, answer["items"], set(excluded))
+    if tags or exclude_tags:
+        items = [item for item in items if matches(item["tags"], tags, exclude_tags)]
+    items = items[:k]
+    if serving.recorder is not None:
+        serving.recorder.record(user_id, [item["playlist_id"] for item in items],
+                                answer["model"], request_id_var.get(), arm)
     return {"user_id": user_id, "strategy": answer["strategy"], "model": answer["model"],
-            "unknown": unknown, "items": items[:k]}
+            "unknown": unknown, "items": items}
 
 
 @router.get("/api/users/{user_id}/recommendations", response_model=Recommendations,
             responses=ERRORS, dependencies=[Depends(require_self_or_admin), Depends(no_store)])
-async def user_recommendations(user_id: UserIdPath, store: StoreDep, bento: BentoDep,
-                               metrics: MetricsDep, k: K = 10):
+async def user_recommendations(user_id: UserIdPath, store: StoreDep, serving: ServingDep,
+                               metrics: MetricsDep, k: K = 10, tags: TagFilter = [],
+                               exclude_tags: TagFilter = []):
     """Personal picks from the user's likes; `strategy` is "popular" for users with none."""
-    return await recommend(store, bento, metrics, user_id, k)
+    return await recommend(store, serving, metrics, user_id, k, tags, exclude_tags)
 
 
 @router.get("/api/recommendations/popular", response_model=PopularRecommendations,
             responses={503: ERRORS[503]})
-async def popular_recommendations(store: StoreDep, bento: BentoDep, metrics: MetricsDep,
-                                  k: K = 10):
+async def popular_recommendations(store: StoreDep, serving: ServingDep, metrics: MetricsDep,
+                                  k: K = 10, tags: TagFilter = [], exclude_tags: TagFilter = []):
     """What anyone, signed in or not, may see: the model's picks for an empty history."""
-    answer = await recommend(store, bento, metrics, None, k)
+    answer = await recommend(store, serving, metrics, None, k, tags, exclude_tags)
     return {key: answer[key] for key in ("strategy", "model", "items")}
 
 
 @router.post("/api/recommendations", response_model=SeedRecommendations, responses=ERRORS,
              dependencies=[Depends(no_store)])
 async def seed_recommendations(body: SeedRecommendationRequest, store: StoreDep,
-                               bento: BentoDep, metrics: MetricsDep, identity: IdentityDep):
+                               serving: ServingDep, metrics: MetricsDep, identity: IdentityDep):
     """The seed service's endpoint, same request and response shape; for that listener
     themselves or an admin (anyone in demo mode)."""
     allow_self_or_admin(identity, body.user_id)
-    answer = await recommend(store, bento, metrics, body.user_id, body.num_recommendations)
+    answer = await recommend(store, serving, metrics, body.user_id, body.num_recommendations)
     return {"user_id": body.user_id, "recommendations": answer["items"]}
 
 

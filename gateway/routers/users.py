@@ -42,6 +42,9 @@ def create_user(body: UserCreate, store: StoreDep, request: Request, _: AdminDep
                responses={404: {"description": "unknown user"}})
 async def erase_user(user_id: UserIdPath, store: StoreDep, request: Request, _: AdminDep):
     """Erase any listener and all their feedback."""
+    recorder = request.app.state.serving.recorder
+    if recorder is not None:  # their buffered impressions are never written
+        recorder.forget(user_id)
     removed = await run_in_threadpool(store.erase_user, user_id)
     audit(request, "erase_listener", user_id=user_id, likes_removed=removed)
     return {"user_id": user_id, "erased": True, "likes_removed": removed}

@@ -9,10 +9,8 @@ from tests import aio
 
 
 @pytest.fixture(scope="module")
-def service(bento_home):
-    from bento.service import PlaylistRecommender  # after the fixture trained the model
-
-    return PlaylistRecommender()
+def service(recommender):
+    return recommender
 
 
 def popular_ids(service, k=5) -> list[str]:

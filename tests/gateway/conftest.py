@@ -84,9 +84,13 @@ class FakeBento:
         body = json.loads(request.content or b"{}")
         if path == "/recommend":
             history, exclude = body["history"], body.get("exclude", [])
+            wanted, unwanted = set(body.get("tags", [])), set(body.get("exclude_tags", []))
+            tags = {p.id: set(p.tags) for p in TINY_PLAYLISTS}
             items = [{"playlist_id": pid, "score": 1.0 / rank, "because": history[:1]}
                      for rank, pid in enumerate(["pl2", "pl4", "pl1", "pl3", "pl9"], 1)
-                     if pid not in history and pid not in exclude][:body["k"]]
+                     if pid not in history and pid not in exclude
+                     and (not wanted or tags.get(pid, set()) & wanted)
+                     and not tags.get(pid, set()) & unwanted][:body["k"]]
             known = [pid for pid in history if pid in FAKE_MODEL_ITEMS]
             return httpx.Response(200, json={
                 "items": items, "strategy": "personalized" if known else "popular",

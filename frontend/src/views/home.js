@@ -5,6 +5,7 @@ import {cardGrid, empty, errorState, loading} from '../components.js';
 import {state, subscribe} from '../state.js';
 
 const RECOMMENDATION_COUNT = 12;
+const FILTER_TAG_COUNT = 12;
 
 function welcome() {
   return h('div', {class: 'hero'},
@@ -41,6 +42,12 @@ export function render(main) {
   const recsNote = h('p', {class: 'section-note'});
   const likesBody = h('div', {}, loading('Loading your likes…'));
   const likesTitle = h('h2', {}, 'Your liked playlists');
+  // Tag chips: only picks with any of the pressed tags (the gateway's `tags` filter).
+  const selectedTags = new Set();
+  const tagBar = h('div', {class: 'chips tag-filter rec-filter', role: 'group',
+    'aria-label': 'Only picks tagged'});
+  // After "Not for me": what was hidden, with an undo button (stays until the next one).
+  const hiddenNote = h('div', {class: 'hidden-note', role: 'status'});
   let shownIds = null;
   let latestRequest = 0; // quick successive likes: only the newest answer is drawn
 
@@ -49,7 +56,7 @@ export function render(main) {
     recsBody.setAttribute('aria-busy', 'true');
     recsBody.classList.add('is-refreshing');
     try {
-      const answer = await api.recommendations(RECOMMENDATION_COUNT);
+      const answer = await api.recommendations(RECOMMENDATION_COUNT, [...selectedTags]);
       if (request !== latestRequest) return;
       const personal = answer.strategy === 'personalized';
       recsTitle.textContent = personal ? 'Picked for you' : 'Popular right now';
@@ -64,8 +71,10 @@ export function render(main) {
       // A keyboard user who liked a card here would lose focus with it: keep them in the list.
       const hadFocus = recsBody.contains(document.activeElement);
       replace(recsBody, answer.items.length
-        ? cardGrid(answer.items, {freshIds})
-        : empty('Nothing to recommend yet', 'You have liked everything we know. Impressive.'));
+        ? cardGrid(answer.items, {freshIds, onDislike: notForMe})
+        : selectedTags.size
+          ? empty('Nothing with these tags', 'Press another tag, or press it again to clear it.')
+          : empty('Nothing to recommend yet', 'You have liked everything we know. Impressive.'));
       if (hadFocus) recsTitle.focus();
     } catch (error) {
       if (request !== latestRequest) return;
@@ -79,6 +88,43 @@ export function render(main) {
         recsBody.classList.remove('is-refreshing');
       }
     }
+  }
+
+  async function notForMe(playlist) {
+    try {
+      await api.dislike(playlist.id);
+    } catch (error) {
+      toast(`Could not hide ${playlist.name}: ${error.detail}`, 'error');
+      return;
+    }
+    const card = recsBody.querySelector(`[data-playlist-id="${CSS.escape(playlist.id)}"]`);
+    if (card) card.remove();
+    replace(hiddenNote, `Hidden “${playlist.name}”. `,
+      h('button', {type: 'button', class: 'btn btn-light undo-dislike',
+        onClick: () => undo(playlist)}, 'Undo'));
+    loadRecommendations();
+  }
+
+  async function undo(playlist) {
+    try {
+      await api.undislike(playlist.id);
+    } catch (error) {
+      toast(`Could not undo: ${error.detail}`, 'error');
+      return;
+    }
+    replace(hiddenNote, `“${playlist.name}” is back.`);
+    loadRecommendations();
+  }
+
+  function drawTags(tags) {
+    const chip = (tag) => h('button', {type: 'button', class: 'chip chip-toggle',
+      'aria-pressed': 'false', 'data-tag': tag, onClick: (event) => {
+        if (selectedTags.has(tag)) selectedTags.delete(tag);
+        else selectedTags.add(tag);
+        event.currentTarget.setAttribute('aria-pressed', String(selectedTags.has(tag)));
+        loadRecommendations();
+      }}, `#${tag}`);
+    replace(tagBar, tags.slice(0, FILTER_TAG_COUNT).map((t) => chip(t.tag)));
   }
 
   async function loadLikes() {
@@ -100,10 +146,12 @@ export function render(main) {
       h('h1', {tabindex: '-1'}, `Hi, ${user.name}`),
       h('p', {class: 'lead'}, 'Your recommendations update the moment you like or unlike a ' +
         'playlist.')),
-    h('section', {class: 'panel', 'aria-labelledby': 'recs-title'}, recsTitle, recsNote, recsBody),
+    h('section', {class: 'panel', 'aria-labelledby': 'recs-title'}, recsTitle, recsNote, tagBar,
+      hiddenNote, recsBody),
     h('section', {class: 'panel'}, likesTitle, likesBody));
   loadRecommendations();
   loadLikes();
+  api.tags().then((answer) => drawTags(answer.items)).catch(() => drawTags([]));
 
   return subscribe((change) => {
     if (change.type === 'likes') {

@@ -3,6 +3,7 @@
 import {api} from '../api.js';
 import {append, h, replace} from '../dom.js';
 import {errorState, loading} from '../components.js';
+import {armTable, rateChart} from '../chart.js';
 
 function formatNumber(value) {
   if (typeof value !== 'number') return String(value);
@@ -89,6 +90,16 @@ function lastRetrain(report) {
 }
 
 export function render(main) {
+  const onlineBody = h('div', {}, loading('Counting likes after recommendations…'));
+  const onlinePanel = h('section', {class: 'panel model-online', 'aria-labelledby': 'online-title'},
+    h('h2', {id: 'online-title'}, 'Live feedback'),
+    h('p', {class: 'section-note'}, 'Share of recommendations a listener liked within 24 ' +
+      'hours, per day and model; with a challenger, per arm.'),
+    onlineBody);
+  function loadOnline() {
+    api.online().then((online) => replace(onlineBody, rateChart(online), armTable(online.arms)))
+      .catch((error) => replace(onlineBody, errorState(error, loadOnline, 'live feedback')));
+  }
   replace(main, h('h1', {tabindex: '-1'}, 'The model'), loading('Asking the recommender…'));
   api.model().then((info) => {
     replace(main,
@@ -113,8 +124,10 @@ export function render(main) {
         h('section', {class: 'panel'}, h('h2', {}, 'Data'), facts(info.counts, 'Counts')),
         h('section', {class: 'panel'}, h('h2', {}, 'Parameters'),
           facts(info.parameters, 'Parameters'))),
+      onlinePanel,
       info.versions ? h('section', {class: 'panel'}, h('h2', {}, 'Versions'),
         facts(info.versions, 'Versions')) : null);
+    loadOnline();
   }).catch((error) => {
     replace(main, h('h1', {tabindex: '-1'}, 'The model'),
       errorState(error, () => render(main), 'the model'));

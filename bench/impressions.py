@@ -1,0 +1,86 @@
+"""The gateway's recommendations throughput with impressions recorded vs not, in one run.
+
+    python -m bench.impressions [--clients 16] [--seconds 8] [--rounds 3] [--data DIR]
+
+One real `bentoml serve`, two real uvicorn gateways over copies of the same database: one with
+IMPRESSIONS_ENABLED=true (the default), one with it false. Rounds alternate between them so
+machine noise hits both alike; prints each round and the median ratio on/off (target >= 0.9:
+recording stays off the request path, written in batches by a background task).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from bench.gateway_overhead import prepare_model
+from bench.loadgen import run_load
+from devtools.procs import bentoml_serve, free_port, prepare_database, uvicorn_gateway
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=8.0, help="per round")
+    parser.add_argument("--rounds", type=int, default=3, help="per setting")
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--data", type=Path, default=None)
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, list[float]]:
+    data_dir, home = prepare_model(workdir, args.data)
+    logs = workdir / "logs"
+    bento = bentoml_serve(home, free_port(), logs / "bento.log")
+    gateways = {}
+    try:
+        first = workdir / "off.db"
+        prepare_database(f"sqlite:///{first}", data_dir)
+        shutil.copy(first, workdir / "on.db")
+        for setting in ("off", "on"):
+            gateways[setting] = uvicorn_gateway(free_port(), logs / f"gateway-{setting}.log", env={
+                "BENTO_URL": bento.url, "DATABASE_URL": f"sqlite:///{workdir / setting}.db",
+                "LOG_LEVEL": "warning", "IMPRESSIONS_ENABLED": str(setting == "on").lower()})
+        users = [u["id"] for u in httpx.get(f"{gateways['on'].url}/api/users",
+                                            params={"limit": args.users}, timeout=10)
+                 .json()["items"]]
+        rps: dict[str, list[float]] = {"off": [], "on": []}
+        for round_number in range(args.rounds):
+            for setting in ("off", "on"):
+                requests = [("GET", f"{gateways[setting].url}/api/users/{user}/recommendations"
+                                    f"?k={args.k}", None) for user in users]
+                result = asyncio.run(run_load(requests, args.clients, 10**9, args.seconds))
+                summary = result.summary()
+                if summary["errors"]:
+                    raise SystemExit(f"{setting}: {summary['errors']} errors {result.statuses}")
+                rps[setting].append(summary["rps"])
+                print(f"round {round_number + 1} impressions {setting:>3}: "
+                      f"{summary['rps']:7.1f} req/s  p50 {summary['p50']:.1f} ms  "
+                      f"p99 {summary['p99']:.1f} ms", flush=True)
+        written = httpx.get(f"{gateways['on'].url}/api/metrics/online", timeout=10).json()
+        print(f"impressions recorded (signed-in, today): "
+              f"{sum(row['impressions'] for row in written['by_day'])}")
+        return rps
+    finally:
+        for server in gateways.values():
+            server.stop()
+        bento.stop()
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-impressions-") as workdir:
+        rps = run(args, Path(workdir))
+    on, off = statistics.median(rps["on"]), statistics.median(rps["off"])
+    print(f"\n{args.clients} clients, median of {args.rounds} rounds: impressions off "
+          f"{off:.1f} req/s, on {on:.1f} req/s, ratio on/off {on / off:.2f} (target >= 0.90)")
+
+
+if __name__ == "__main__":
+    main()
