@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.metrics.pairwise import cosine_similarity
 
+from bento.recsys import stats
 from bento.recsys.model import ItemItemModel
 
 # A dense n x n float64 inverse costs 8 n^2 bytes and O(n^3) time: past this, go sparse.
@@ -42,13 +42,7 @@ def sparse_gram(user_items: sp.csr_matrix, user_exponent: float = 0.0,
     """G[i, j] = sum over users u who have both i and j of n_u ** -user_exponent (CSR, float32)."""
     if cache is not None and cache.user_items is user_items and user_exponent in cache:
         return cache[user_exponent]
-    binary = (user_items > 0).astype(np.float32).tocsr()
-    weighted = binary
-    if user_exponent:
-        per_user = np.diff(binary.indptr).astype(np.float32)
-        scale = np.power(np.maximum(per_user, 1.0), -user_exponent, dtype=np.float32)
-        weighted = sp.csr_matrix(sp.diags(scale) @ binary)
-    gram = (weighted.T.tocsr() @ binary).tocsr()
+    gram = stats.gram(user_items, user_exponent)  # summed by the active engine
     if cache is not None and cache.user_items is user_items:
         cache[user_exponent] = gram
     return gram
@@ -91,12 +85,11 @@ def fit_popularity(user_items: sp.csr_matrix, item_ids: list[str],
 
 
 def item_cosine(user_items: sp.csr_matrix, cache: GramCache | None = None) -> sp.csr_matrix:
-    """Cosine between binary item columns, by scikit-learn on sparse matrices (never dense)."""
+    """Cosine between binary item columns, from the (sparse, never dense) Gram."""
     cached = cache is not None and cache.user_items is user_items
     if cached and cache.cosine is not None:
         return cache.cosine
-    item_vectors = (user_items > 0).astype(np.float32).T.tocsr()
-    cosine = sp.csr_matrix(cosine_similarity(item_vectors, dense_output=False), dtype=np.float32)
+    cosine = stats.cosine_from_gram(sparse_gram(user_items, 0.0, cache))
     if cached:
         cache.cosine = cosine
     return cosine
