@@ -2,6 +2,10 @@
 
     python -m bento.train --data DIR --engine spark      (SPARK_MASTER, default local[2])
 
+Under spark-submit (the SparkApplication in k8s/components/spark-retrain) the master and
+resources come from spark-submit; SPARK_SCRATCH_DIR must then be a volume the driver and the
+executors share.
+
 Listeners are hashed into partitions; each partition's Gram is `stats.partition_gram` (the same
 function the local engine runs on the whole matrix), and the sparse blocks are summed by item
 row with `reduceByKey`. Only the summed Gram (items x items, sparse) comes back to the driver,
@@ -29,11 +33,14 @@ def session(master: str | None = None):
     """A Spark session bound to loopback, without the web UI (local mode by default)."""
     from pyspark.sql import SparkSession
 
-    master = master or os.environ.get("SPARK_MASTER", "local[2]")
-    builder = (SparkSession.builder.master(master).appName("playlist-recommender-train")
+    builder = (SparkSession.builder.appName("playlist-recommender-train")
                .config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", str(PARTITIONS))
-               .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "2g")))
+               .config("spark.sql.shuffle.partitions", str(PARTITIONS)))
+    if "PYSPARK_GATEWAY_PORT" in os.environ and not master:
+        return builder.getOrCreate()  # under spark-submit (k8s/components/spark-retrain)
+    master = master or os.environ.get("SPARK_MASTER", "local[2]")
+    builder = builder.master(master).config("spark.driver.memory",
+                                            os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
     if master.startswith("local"):
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
@@ -106,7 +113,9 @@ class Spark:
 
     def __init__(self, spark=None):
         self.spark = spark or session()
-        self.scratch = Path(tempfile.mkdtemp(prefix="spark-gram-"))
+        # Executors read the Parquet the driver writes: on a cluster, a volume both mount.
+        self.scratch = Path(tempfile.mkdtemp(prefix="spark-gram-",
+                                             dir=os.environ.get("SPARK_SCRATCH_DIR")))
         self.written: dict[int, tuple[sp.csr_matrix, Path]] = {}
 
     def gram(self, user_items: sp.csr_matrix, user_exponent: float) -> sp.csr_matrix:
