@@ -11,8 +11,8 @@ function the local engine runs on the whole matrix), and the sparse blocks are s
 row with `reduceByKey`. Only the summed Gram (items x items, sparse) comes back to the driver,
 where the same fitting, evaluation and saving code as `--engine local` runs.
 
-The interactions reach Spark as Parquet (`user`, `item` integer columns): a data dir's
-`interactions.parquet` written by `write_parquet`, or a table read over JDBC (`read_jdbc`).
+The interactions reach Spark as Parquet (`user`, `item` integer index columns) that the
+driver writes with pyarrow (`write_parquet`), once per matrix.
 """
 from __future__ import annotations
 
@@ -58,11 +58,6 @@ def write_parquet(user_items: sp.csr_matrix, path: Path) -> Path:
     table = pa.table({"user": coo.row.astype(np.int64), "item": coo.col.astype(np.int32)})
     pq.write_table(table, path)
     return path
-
-
-def read_jdbc(spark, url: str, table: str, properties: dict | None = None):
-    """Interactions straight from PostgreSQL (columns `user`, `item` as integer indices)."""
-    return spark.read.jdbc(url, table, properties=properties or {})
 
 
 def block_rows(pairs, n_items: int, user_exponent: float):
