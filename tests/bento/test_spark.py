@@ -87,6 +87,17 @@ def test_train_cli_with_spark_saves_the_model_the_local_engine_fits(sample_data_
     np.testing.assert_allclose(dense(saved.weights), dense(local.weights), rtol=1e-4, atol=1e-6)
 
 
+def test_retrain_passes_the_engine_through(sample_data_dir, tmp_path):
+    """`bento.retrain --engine spark`: snapshot, train on Spark, gate, promote (local store)."""
+    from tests.bento.test_retrain import database, retrain
+
+    code, report, stderr = retrain(tmp_path, "--database-url", database(tmp_path, sample_data_dir),
+                                   "--engine", "spark", "--algorithm", "itemknn")
+    assert "starting Spark" in stderr
+    assert code == 0 and report["decision"] == "promoted"
+    assert report["candidate"]["algorithm"] == "itemknn"
+
+
 def test_an_unknown_engine_is_refused(sample_data_dir):
     result = run_module("bento.train", "--data", str(sample_data_dir), "--engine", "hadoop",
                         check=False)
