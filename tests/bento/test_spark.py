@@ -89,10 +89,13 @@ def test_train_cli_with_spark_saves_the_model_the_local_engine_fits(sample_data_
 
 def test_retrain_passes_the_engine_through(sample_data_dir, tmp_path):
     """`bento.retrain --engine spark`: snapshot, train on Spark, gate, promote (local store)."""
-    from tests.bento.test_retrain import database, retrain
+    from tests.bento.test_retrain import retrain
+    from tests.gateway.conftest import migrate_and_import
 
-    code, report, stderr = retrain(tmp_path, "--database-url", database(tmp_path, sample_data_dir),
-                                   "--engine", "spark", "--algorithm", "itemknn")
+    url = f"sqlite:///{tmp_path}/gateway.db"
+    migrate_and_import(url, sample_data_dir)
+    code, report, stderr = retrain(tmp_path, "--database-url", url, "--engine", "spark",
+                                   "--algorithm", "itemknn")
     assert "starting Spark" in stderr
     assert code == 0 and report["decision"] == "promoted"
     assert report["candidate"]["algorithm"] == "itemknn"
