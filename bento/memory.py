@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# Measured, docs/SPARK.md: peak RSS grows by about this much per interaction.
-BYTES_PER_INTERACTION = 1200
-BASE_BYTES = 400 * 2**20           # interpreter, numpy/scipy/sklearn/bentoml
+# Fitted to the measured peak RSS (docs/SPARK.md): 629 MiB + 403 bytes per interaction.
+BYTES_PER_INTERACTION = 400
+BASE_BYTES = 630 * 2**20           # interpreter, numpy/scipy/sklearn/bentoml, small data
 EASE_DENSE_COPIES = 4               # Gram, inverse, weights, one scratch copy (float64)
 SAMPLE_BYTES = 1 << 20
 
