@@ -7,9 +7,10 @@ resources come from spark-submit; SPARK_SCRATCH_DIR must then be a volume the dr
 executors share.
 
 Listeners are hashed into partitions; each partition's Gram is `stats.partition_gram` (the same
-function the local engine runs on the whole matrix), and the sparse blocks are summed by item
-row with `reduceByKey`. Only the summed Gram (items x items, sparse) comes back to the driver,
-where the same fitting, evaluation and saving code as `--engine local` runs.
+function the local engine runs on the whole matrix, fed Arrow batches by `mapInArrow`), and
+Spark SQL sums the sparse entries by (item, item). Only the summed Gram (items x items,
+sparse) comes back to the driver, where the same fitting, evaluation and saving code as
+`--engine local` runs.
 
 The interactions reach Spark as Parquet (`user`, `item` integer index columns) that the
 driver writes with pyarrow (`write_parquet`), once per matrix.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -42,6 +44,8 @@ def session(master: str | None = None):
     builder = builder.master(master).config("spark.driver.memory",
                                             os.environ.get("SPARK_DRIVER_MEMORY", "2g"))
     if master.startswith("local"):
+        # Workers run this interpreter (its numpy, scipy, pyarrow), not whatever python3 is.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
     spark = builder.getOrCreate()
@@ -60,45 +64,38 @@ def write_parquet(user_items: sp.csr_matrix, path: Path) -> Path:
     return path
 
 
-def block_rows(pairs, n_items: int, user_exponent: float):
-    """One partition of (user, item) rows -> its Gram's nonempty rows as (i, (cols, values))."""
-    pairs = list(pairs)
-    if not pairs:
+def gram_entries(batches, n_items: int, user_exponent: float):
+    """One partition's (user, item) Arrow batches -> its Gram's entries as one (i, j, value)
+    batch. The partition holds whole listeners (repartitioned by user)."""
+    import pyarrow as pa
+
+    batches = [batch for batch in batches if batch.num_rows]
+    if not batches:
         return
-    users = np.fromiter((p[0] for p in pairs), np.int64, len(pairs))
-    items = np.fromiter((p[1] for p in pairs), np.int64, len(pairs))
+    table = pa.Table.from_batches(batches)
+    users, items = table.column("user").to_numpy(), table.column("item").to_numpy()
     _, local_users = np.unique(users, return_inverse=True)
-    block = sp.csr_matrix((np.ones(len(pairs), np.float32), (local_users, items)),
-                          shape=(local_users.max() + 1, n_items))
-    block.sum_duplicates()
-    gram = partition_gram(block, user_exponent).tocsr()
-    for i in np.flatnonzero(np.diff(gram.indptr)):
-        start, end = gram.indptr[i], gram.indptr[i + 1]
-        yield int(i), (gram.indices[start:end].copy(), gram.data[start:end].copy())
-
-
-def add_rows(left, right):
-    """Sum two sparse rows given as (columns, values)."""
-    cols = np.concatenate([left[0], right[0]])
-    values = np.concatenate([left[1], right[1]])
-    unique, inverse = np.unique(cols, return_inverse=True)
-    return unique, np.bincount(inverse, weights=values, minlength=unique.size).astype(np.float32)
+    block = sp.csr_matrix((np.ones(users.size, np.float32), (local_users, items)),
+                          shape=(int(local_users.max()) + 1, n_items))
+    gram = partition_gram(block, user_exponent)
+    yield pa.RecordBatch.from_arrays(
+        [pa.array(gram.row.astype(np.int32)), pa.array(gram.col.astype(np.int32)),
+         pa.array(gram.data.astype(np.float64))], names=["i", "j", "value"])
 
 
 def gram_from_frame(frame, n_items: int, user_exponent: float) -> sp.csr_matrix:
-    """Sum the per-partition Grams of a (user, item) DataFrame, partitioned by user."""
-    rows = (frame.select("user", "item").repartition(PARTITIONS, "user").rdd
-            .mapPartitions(lambda pairs: block_rows(pairs, n_items, user_exponent))
-            .reduceByKey(add_rows)
-            .collect())
-    indptr = np.zeros(n_items + 1, np.int64)
-    rows.sort(key=lambda row: row[0])
-    for i, (cols, _) in rows:
-        indptr[i + 1] = cols.size
-    indptr = np.cumsum(indptr)
-    cols = np.concatenate([r[1][0] for r in rows]) if rows else np.zeros(0, np.int32)
-    data = np.concatenate([r[1][1] for r in rows]) if rows else np.zeros(0, np.float32)
-    return sp.csr_matrix((data.astype(np.float32), cols, indptr), shape=(n_items, n_items))
+    """Sum the per-partition Grams of a (user, item) DataFrame: Arrow batches into
+    `partition_gram` on the executors, the entries summed by Spark SQL, the sum back as Arrow."""
+    from pyspark.sql import functions as F
+
+    entries = (frame.select("user", "item").repartition(PARTITIONS, "user")
+               .mapInArrow(lambda batches: gram_entries(batches, n_items, user_exponent),
+                           "i int, j int, value double")
+               .groupBy("i", "j").agg(F.sum("value").alias("value")))
+    table = entries.toArrow()
+    return sp.csr_matrix((table.column("value").to_numpy().astype(np.float32),
+                          (table.column("i").to_numpy(), table.column("j").to_numpy())),
+                         shape=(n_items, n_items))
 
 
 class Spark:
