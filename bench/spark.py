@@ -39,7 +39,9 @@ def trainer_run(data: Path, engine: str, algorithm: str, home: Path) -> tuple[Pa
         ["/usr/bin/time", "-f", "%M", "-o", str(rss_file),
          sys.executable, "-m", "bento.train", "--data", str(data), "--engine", engine,
          "--algorithm", algorithm, "--no-eval", "--model-name", "bench_spark"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=True))
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True))
+    if result.returncode != 0:
+        sys.exit(f"bento.train --engine {engine} failed:\n{result.stderr[-3000:]}")
     name, version = result.stdout.strip().splitlines()[-1].split(":")
     peak_kib = int(rss_file.read_text().split()[-1])  # GNU time: the largest process's RSS
     return home / "models" / name / version, seconds, peak_kib // 1024
