@@ -11,7 +11,7 @@ export BENTOML_DO_NOT_TRACK := True
 # Create or refresh .venv whenever a requirements file changes.
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements-dev.txt requirements-deploy.txt bento/requirements.txt \
-		gateway/requirements.txt
+		gateway/requirements.txt bento/requirements-spark.txt
 	@test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt

@@ -2,7 +2,7 @@
 
     python -m bento.retrain [--database-url URL] [--work-dir DIR] [--report FILE]
                             [--pin-file k8s/overlays/prod/model-version.env] [--open-pr]
-                            [--algorithm auto] [--k 10] [--seed 0]
+                            [--algorithm auto] [--k 10] [--seed 0] [--engine local|spark]
 
 One run: a consistent, streamed snapshot of the gateway's database (gateway.export) -> train
 (bento.train) -> score the candidate and the champion on the same holdout of that snapshot ->
@@ -32,7 +32,7 @@ from bento.plot import evaluation_plot
 from bento.promote import open_pull_request, write_pin
 from bento.recsys.dataio import DataError
 from bento.recsys.model import ItemItemModel
-from bento.train import (DEFAULT_MODEL_NAME, FITTERS, Training, evaluate_at_k, log,
+from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, evaluate_at_k, log,
                          save_to_store, train)
 
 PROMOTED, BAD_INPUT, FAILED, REJECTED = 0, 2, 1, 3
@@ -60,6 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--algorithm", default="auto", choices=["auto", *FITTERS])
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engine", default="local", choices=ENGINES,
+                        help="passed to bento.train: who sums the listener statistics")
     args = parser.parse_args(argv)
     if not args.database_url:
         parser.error("--database-url or DATABASE_URL is required")
@@ -147,7 +149,8 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
     champion, champion_ref = load_champion(registry, args.model_name)
     # With a champion, hold out what it has never seen: the likes made after its data.
     split = None if champion is None else fresh_split(champion_ref["data_until"])
-    training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split)
+    training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split,
+                     engine=args.engine)
     report["snapshot"]["fingerprint"] = training.fingerprint
     candidate, champion_metrics, decision = judge(training, champion, settings, args.k,
                                                   args.seed)

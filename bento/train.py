@@ -9,6 +9,7 @@ A data error exits 2 with `file:line: reason` and leaves the model store untouch
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import platform
@@ -23,7 +24,9 @@ import numpy as np
 import scipy
 import sklearn
 
-from bento.recsys.algorithms import FITTERS, fit
+from bento.memory import fit_warning
+from bento.recsys import stats
+from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
 from bento.recsys.dataio import (INTERACTIONS, PLAYLISTS, USERS, Dataset, DataError,
                                  load_dataset)
 from bento.recsys.evaluation import evaluate, holdout_split
@@ -36,6 +39,7 @@ DEFAULT_MODEL_NAME = "playlist_recommender"
 Split = Callable[[InteractionMatrix, Dataset], tuple]
 EVAL_MAX_USERS = 20_000
 DEFAULT_TIME_BUDGET = 120.0
+ENGINES = ("local", "spark")
 
 
 def log(message: str) -> None:
@@ -77,6 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="auto: the best on a validation split")
     parser.add_argument("--k", type=int, default=10, help="cut-off for the metrics")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engine", default="local", choices=ENGINES,
+                        help="who sums the listener statistics: this process, or Apache Spark "
+                             "(SPARK_MASTER, default local[2]; docs/SPARK.md)")
     parser.add_argument("--no-eval", action="store_true", help="skip the holdout evaluation")
     parser.add_argument("--metrics-out", type=Path, help="also write the metrics as JSON here")
     parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
@@ -107,11 +114,40 @@ def random_holdout(seed: int) -> Split:
     return lambda matrix, dataset: holdout_split(binarize(matrix.user_items), seed=seed)
 
 
+@contextlib.contextmanager
+def summing_engine(name: str):
+    """Every Gram inside the block is summed by engine `name` (stats.summed_by)."""
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose from {list(ENGINES)}")
+    if name == "local":
+        yield
+        return
+    from bento.spark import Spark  # PySpark and Java only for --engine spark
+
+    log("starting Spark ...")
+    engine = Spark()
+    try:
+        with stats.summed_by(engine):
+            yield
+    finally:
+        engine.close()
+
+
 def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
           with_eval: bool = True, split: Split | None = None,
-          time_budget: float = DEFAULT_TIME_BUDGET) -> Training:
+          time_budget: float = DEFAULT_TIME_BUDGET, engine: str = "local") -> Training:
     """Load, choose settings, evaluate against popularity on a holdout (`split`, default
-    `random_holdout(seed)`), fit on all."""
+    `random_holdout(seed)`), fit on all; the listener statistics summed by `engine`."""
+    if engine == "local":
+        warning = fit_warning(Path(data_dir), EASE_MAX_ITEMS)
+        if warning:
+            log(f"warning: {warning}")
+    with summing_engine(engine):
+        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget)
+
+
+def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
+               split: Split | None, time_budget: float) -> Training:
     started = time.perf_counter()
     log(f"loading {data_dir} ...")
     dataset = load_dataset(data_dir)
@@ -161,7 +197,7 @@ def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
 def run(args: argparse.Namespace) -> str:
     started = time.perf_counter()
     training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval,
-                     time_budget=args.time_budget)
+                     time_budget=args.time_budget, engine=args.engine)
     tag = save_to_store(args.model_name, args.k, args.seed, training)
     if args.metrics_out:
         write_metrics(args.metrics_out, tag, args.k, training)

@@ -1,8 +1,8 @@
 """Fitters: each turns a binary user x item matrix into an `ItemItemModel`.
 
 - popularity: no weights, the baseline and the cold-start fallback.
-- itemknn: cosine similarity between item columns (scikit-learn, sparse in and out), pruned to
-  the top neighbours.
+- itemknn: cosine similarity between item columns, read off the sparse Gram matrix that
+  `stats` sums (in this process or on Spark), pruned to the top neighbours.
 - ease: Steck's closed-form linear item-item model, with EDLAE's popularity-scaled ridge
   (`dropout` > 0, Steck 2020) which keeps popular items from dominating. Dense over the
   catalogue while it fits the memory budget; past it, dense over the `max_items` most popular
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.metrics.pairwise import cosine_similarity
 
+from bento.recsys import stats
 from bento.recsys.factors import fit_factors
 from bento.recsys.model import ItemItemModel
 
@@ -52,13 +52,7 @@ def sparse_gram(user_items: sp.csr_matrix, user_exponent: float = 0.0,
     """G[i, j] = sum over users u who have both i and j of n_u ** -user_exponent (CSR, float32)."""
     if cache is not None and cache.user_items is user_items and user_exponent in cache:
         return cache[user_exponent]
-    binary = (user_items > 0).astype(np.float32).tocsr()
-    weighted = binary
-    if user_exponent:
-        per_user = np.diff(binary.indptr).astype(np.float32)
-        scale = np.power(np.maximum(per_user, 1.0), -user_exponent, dtype=np.float32)
-        weighted = sp.csr_matrix(sp.diags(scale) @ binary)
-    gram = (weighted.T.tocsr() @ binary).tocsr()
+    gram = stats.gram(user_items, user_exponent)  # summed by the active engine
     if cache is not None and cache.user_items is user_items:
         cache[user_exponent] = gram
     return gram
@@ -101,12 +95,11 @@ def fit_popularity(user_items: sp.csr_matrix, item_ids: list[str],
 
 
 def item_cosine(user_items: sp.csr_matrix, cache: GramCache | None = None) -> sp.csr_matrix:
-    """Cosine between binary item columns, by scikit-learn on sparse matrices (never dense)."""
+    """Cosine between binary item columns, from the (sparse, never dense) Gram."""
     cached = cache is not None and cache.user_items is user_items
     if cached and cache.cosine is not None:
         return cache.cosine
-    item_vectors = (user_items > 0).astype(np.float32).T.tocsr()
-    cosine = sp.csr_matrix(cosine_similarity(item_vectors, dense_output=False), dtype=np.float32)
+    cosine = stats.cosine_from_gram(sparse_gram(user_items, 0.0, cache))
     if cached:
         cache.cosine = cosine
     return cosine

@@ -1,0 +1,100 @@
+"""The Spark path next to the single-machine path, on the same data in the same run.
+
+    python -m bench.spark [--users 20000] [--playlists 2000] [--mean-per-user 10]
+                          [--algorithm itemknn]
+
+1. The listener-summed Gram alone (stats.gram), local engine vs Spark engine (local[2]; the
+   JVM's start timed apart), and whether they are equal.
+2. The whole trainer (`python -m bento.train --engine local|spark --no-eval`), wall time and
+   the peak RSS of the largest process (GNU time), and whether the saved weights are equal.
+
+On a 2-core machine Spark local mode is slower: the point is that it runs and matches; the
+single-machine ceiling and the switch point are in docs/SPARK.md.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def timed(action):
+    started = time.perf_counter()
+    result = action()
+    return result, time.perf_counter() - started
+
+
+def trainer_run(data: Path, engine: str, algorithm: str, home: Path) -> tuple[Path, float, int]:
+    """(saved model dir, seconds, peak RSS in MiB of the run's process tree)."""
+    env = {"BENTOML_HOME": str(home), "PATH": "/usr/bin:/bin"}
+    rss_file = home.with_suffix(".rss")
+    result, seconds = timed(lambda: subprocess.run(
+        ["/usr/bin/time", "-f", "%M", "-o", str(rss_file),
+         sys.executable, "-m", "bento.train", "--data", str(data), "--engine", engine,
+         "--algorithm", algorithm, "--no-eval", "--model-name", "bench_spark"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True))
+    if result.returncode != 0:
+        sys.exit(f"bento.train --engine {engine} failed:\n{result.stderr[-3000:]}")
+    name, version = result.stdout.strip().splitlines()[-1].split(":")
+    peak_kib = int(rss_file.read_text().split()[-1])  # GNU time: the largest process's RSS
+    return home / "models" / name / version, seconds, peak_kib // 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=20000)
+    parser.add_argument("--playlists", type=int, default=2000)
+    parser.add_argument("--mean-per-user", type=float, default=10.0)
+    parser.add_argument("--algorithm", default="itemknn", choices=["itemknn", "ease", "rp3beta"])
+    args = parser.parse_args(argv)
+
+    from bento.recsys import stats
+    from bento.recsys.dataio import load_dataset
+    from bento.recsys.matrix import binarize, build_matrix
+    from bento.recsys.model import ItemItemModel
+    from bento.spark import Spark
+
+    work = Path(tempfile.mkdtemp(prefix="bench-spark-"))
+    data = work / "data"
+    subprocess.run([sys.executable, "-m", "bento.datagen", "--out", str(data), "--users",
+                    str(args.users), "--playlists", str(args.playlists), "--mean-per-user",
+                    str(args.mean_per_user)], cwd=REPO_ROOT, check=True, capture_output=True)
+    user_items = binarize(build_matrix(load_dataset(data)).user_items)
+    print(f"data: {user_items.nnz:,} interactions, {user_items.shape[0]:,} listeners, "
+          f"{user_items.shape[1]:,} playlists")
+
+    local, local_s = timed(lambda: stats.gram(user_items, 0.0))
+    engine, start_s = timed(Spark)
+    try:
+        with stats.summed_by(engine):
+            summed, spark_s = timed(lambda: stats.gram(user_items, 0.0))
+    finally:
+        engine.close()
+    equal = np.allclose(summed.toarray(), local.toarray(), rtol=1e-5)
+    print(f"\nGram ({local.nnz:,} entries)   local {local_s:8.2f} s   spark {spark_s:8.2f} s "
+          f"(+ {start_s:.1f} s JVM start)   equal: {equal}")
+
+    runs = {}
+    for name in ("local", "spark"):
+        runs[name] = trainer_run(data, name, args.algorithm, work / f"home-{name}")
+    models = {name: ItemItemModel.load(path)[0] for name, (path, _, _) in runs.items()}
+    weights = {name: m.weights.toarray() if hasattr(m.weights, "toarray") else m.weights
+               for name, m in models.items()}
+    same = np.allclose(weights["spark"], weights["local"], rtol=1e-4, atol=1e-6)
+    print(f"\nwhole trainer (--algorithm {args.algorithm} --no-eval)")
+    print(f"{'engine':<8}{'seconds':>10}{'peak RSS MiB':>15}  (largest process)")
+    for name, (_, seconds, peak) in runs.items():
+        print(f"{name:<8}{seconds:>10.1f}{peak:>15}")
+    print(f"same weights: {same}")
+    return 0 if equal and same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

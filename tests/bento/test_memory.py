@@ -1,0 +1,37 @@
+"""The trainer's memory estimate: a warning pointing at --engine spark only when it will not fit."""
+from __future__ import annotations
+
+from bento import memory
+from bento.recsys.algorithms import EASE_MAX_ITEMS
+from tests.conftest import run_module
+
+
+def test_row_count_is_estimated_from_the_file_size(sample_data_dir):
+    lines = len((sample_data_dir / "interactions.csv").read_text().splitlines()) - 1
+    assert abs(memory.count_rows(sample_data_dir / "interactions.csv") - lines) <= lines * 0.05
+
+
+def test_ease_sized_catalogues_cost_their_dense_matrices():
+    small = memory.estimate_bytes(1_000_000, 7000, EASE_MAX_ITEMS)
+    dense = memory.estimate_bytes(1_000_000, 6000, EASE_MAX_ITEMS)
+    assert dense - small == memory.EASE_DENSE_COPIES * 8 * 6000 * 6000
+
+
+def test_warns_past_the_available_memory(sample_data_dir, monkeypatch):
+    assert memory.fit_warning(sample_data_dir, EASE_MAX_ITEMS) is None
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * 2**20)
+    warning = memory.fit_warning(sample_data_dir, EASE_MAX_ITEMS)
+    assert "GiB are available" in warning and "--engine spark" in warning
+
+
+def test_available_memory_comes_from_meminfo(tmp_path):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemAvailable:    2048 kB\n")
+    assert memory.available_bytes(meminfo) == 2048 * 1024
+    assert memory.available_bytes(tmp_path / "absent") == 2**62
+
+
+def test_a_missing_data_dir_is_left_to_the_loader(tmp_path):
+    assert memory.fit_warning(tmp_path, EASE_MAX_ITEMS) is None
+    result = run_module("bento.train", "--data", str(tmp_path), check=False)
+    assert result.returncode == 2 and "warning: about" not in result.stderr
