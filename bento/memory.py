@@ -26,7 +26,10 @@ def count_rows(path: Path) -> int:
 
 
 def estimate_bytes(interactions: int, items: int, ease_max_items: int) -> int:
-    dense = EASE_DENSE_COPIES * 8 * items * items if items <= ease_max_items else 0
+    # EASE is dense over the whole catalogue up to ease_max_items, and over that many of the
+    # most liked playlists past it (bento.recsys.algorithms: the EASE head).
+    head = min(items, ease_max_items)
+    dense = EASE_DENSE_COPIES * 8 * head * head
     return BASE_BYTES + BYTES_PER_INTERACTION * interactions + dense
 
 

@@ -72,11 +72,17 @@ def cold_starts(podman: Podman, images: dict[str, str]) -> list[dict[str, float]
 def render(facts: dict, bases: dict[str, float], model_mb: float, packages, runs) -> str:
     bento = facts["bento"]["size_mb"]
     own = bento - bases["bento"]
-    verdict = (f"meets the goal of <= {GOAL_MB} MB" if bento <= GOAL_MB else
-               f"misses the goal of <= {GOAL_MB} MB by {bento - GOAL_MB:.0f} MB here, because "
-               f"the stand-in base alone is {bases['bento']:.0f} MB; its own layers are "
-               f"{own:.0f} MB, so it meets the goal on any Python base under "
-               f"{GOAL_MB - own:.0f} MB")
+    if bento <= GOAL_MB:
+        verdict = f"meets the goal of <= {GOAL_MB} MB"
+    elif own < GOAL_MB:
+        verdict = (f"misses the goal of <= {GOAL_MB} MB by {bento - GOAL_MB:.0f} MB here, because "
+                   f"the stand-in base alone is {bases['bento']:.0f} MB; its own layers are "
+                   f"{own:.0f} MB, so it meets the goal on any Python base under "
+                   f"{GOAL_MB - own:.0f} MB")
+    else:
+        verdict = (f"misses the goal of <= {GOAL_MB} MB by {bento - GOAL_MB:.0f} MB: its own "
+                   f"layers alone are {own:.0f} MB, {own - GOAL_MB:.0f} MB over it on any base "
+                   "(the largest packages are listed below)")
     load = os.getloadavg()
     lines = [
         "# Images and cold start", "",

@@ -11,10 +11,14 @@ def test_row_count_is_estimated_from_the_file_size(sample_data_dir):
     assert abs(memory.count_rows(sample_data_dir / "interactions.csv") - lines) <= lines * 0.05
 
 
-def test_ease_sized_catalogues_cost_their_dense_matrices():
-    small = memory.estimate_bytes(1_000_000, 7000, EASE_MAX_ITEMS)
-    dense = memory.estimate_bytes(1_000_000, 6000, EASE_MAX_ITEMS)
-    assert dense - small == memory.EASE_DENSE_COPIES * 8 * 6000 * 6000
+def test_ease_costs_its_dense_matrices_up_to_its_head():
+    """Dense EASE over the catalogue, and over its EASE_MAX_ITEMS head past that."""
+    none = memory.estimate_bytes(1_000_000, 0, EASE_MAX_ITEMS)
+    small = memory.estimate_bytes(1_000_000, 1000, EASE_MAX_ITEMS)
+    head = memory.estimate_bytes(1_000_000, EASE_MAX_ITEMS, EASE_MAX_ITEMS)
+    larger = memory.estimate_bytes(1_000_000, 10 * EASE_MAX_ITEMS, EASE_MAX_ITEMS)
+    assert small - none == memory.EASE_DENSE_COPIES * 8 * 1000 * 1000
+    assert larger == head == none + memory.EASE_DENSE_COPIES * 8 * EASE_MAX_ITEMS ** 2
 
 
 def test_warns_past_the_available_memory(sample_data_dir, monkeypatch):
