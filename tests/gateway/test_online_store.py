@@ -1,7 +1,6 @@
 """Dislikes and the online-metrics SQL against SQLite and a real PostgreSQL."""
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -13,6 +12,7 @@ from gateway.importer import import_dataset
 from gateway.observability import Metrics
 from gateway.routers.online import DAY, daily_rates, summarize
 from gateway.store import NotFound
+from tests import aio
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_rates_per_model_version_arm_and_day(loaded):
     recorder.record("u3", ["pl1", "pl2"], "m:a", "r1", "champion")
     recorder.record("u1", ["pl2", "pl4"], "m:b", "r2", "challenger")
     recorder.record(None, ["pl5"], "m:a", "r3", "champion")
-    asyncio.run(recorder.flush())
+    aio.run(recorder.flush())  # Playwright may hold the main thread's event loop
     loaded.set_like("u3", "pl2", True)  # within 24 h of its impression
     rows = daily_rates(loaded, now - DAY)
     by_day, arms = summarize(rows)
