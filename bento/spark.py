@@ -29,6 +29,8 @@ import scipy.sparse as sp
 from bento.recsys.stats import canonical, partition_gram
 
 PARTITIONS = int(os.environ.get("SPARK_PARTITIONS", "8"))
+# PostgreSQL's JDBC driver for `--snapshot jdbc` (Debian: libpostgresql-jdbc-java)
+JDBC_JAR = Path(os.environ.get("SPARK_JDBC_JAR", "/usr/share/java/postgresql.jar"))
 
 
 def session(master: str | None = None):
@@ -48,6 +50,8 @@ def session(master: str | None = None):
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         builder = (builder.config("spark.driver.host", "127.0.0.1")
                    .config("spark.driver.bindAddress", "127.0.0.1"))
+    if JDBC_JAR.is_file():
+        builder = builder.config("spark.jars", str(JDBC_JAR))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
