@@ -2,18 +2,20 @@
 
     python -m bento.train --data DIR --engine spark      (SPARK_MASTER, default local[2])
 
-Under spark-submit (the SparkApplication in k8s/components/spark-retrain) the master and
-resources come from spark-submit; SPARK_SCRATCH_DIR must then be a volume the driver and the
+Under spark-submit (the ScheduledSparkApplication in k8s/components/spark-retrain) the master
+and resources come from spark-submit; SPARK_SCRATCH_DIR must then be a volume the driver and the
 executors share.
 
 Listeners are hashed into partitions; each partition's Gram is `stats.partition_gram` (the same
-function the local engine runs on the whole matrix, fed Arrow batches by `mapInArrow`), and
-Spark SQL sums the sparse entries by (item, item). Only the summed Gram (items x items,
-sparse) comes back to the driver, where the same fitting, evaluation and saving code as
-`--engine local` runs.
+function the local engine runs on the whole matrix, fed Arrow batches by `mapInArrow`); the
+partial entries are regrouped by row and summed beside their rows, and a per-row-block function
+(`stats.gram(..., rows=)`: itemknn's and rp3beta's pruning) runs there too, so only what it
+keeps comes back to the driver, where the same fitting, evaluation and saving code as
+`--engine local` runs. Without one (EASE) the whole summed Gram comes back.
 
 The interactions reach Spark as Parquet (`user`, `item` integer index columns) that the
-driver writes with pyarrow (`write_parquet`), once per matrix.
+driver writes with pyarrow (`write_parquet`), once per matrix; a Parquet or JDBC training
+snapshot is read by Spark itself (`bento.spark_snapshot`).
 """
 from __future__ import annotations
 

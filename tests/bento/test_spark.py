@@ -24,15 +24,6 @@ K = 10
 
 
 @pytest.fixture(scope="module")
-def spark_engine():
-    from bento.spark import Spark
-
-    engine = Spark()
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
 def matrix(sample_data_dir):
     return build_matrix(load_dataset(sample_data_dir))
 

@@ -23,15 +23,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def spark_engine():
-    from bento.spark import Spark
-
-    engine = Spark()
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
 def database(postgres_url, sample_data_dir):
     """The sample data in a fresh schema of the real PostgreSQL, with a read-only role."""
     engine = make_engine(Settings(database_url=postgres_url).sqlalchemy_url)
