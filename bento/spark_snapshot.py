@@ -123,6 +123,7 @@ def read_snapshot(spark, data_dir: Path) -> Snapshot:
     if (data_dir / USERS).is_file():
         load_users(data_dir / USERS, warnings)  # checked as on the CSV path; names unused
     rows = parquet_frame(spark, path).cache()
+    cached = [rows]
     try:
         known = None if catalogue is None else frozenset(catalogue)
         problem = (rows.mapInArrow(partial(row_problems, known=known), PROBLEMS)
@@ -134,6 +135,7 @@ def read_snapshot(spark, data_dir: Path) -> Snapshot:
         merged = rows.groupBy("user_id", "playlist_id").agg(
             F.sum(F.coalesce("weight", F.lit(1.0))).alias("weight"),
             F.max("timestamp").alias("timestamp"), F.count(F.lit(1)).alias("rows")).cache()
+        cached.append(merged)
         pairs, total = merged.agg(F.count(F.lit(1)), F.sum("rows")).first()
         if not pairs:
             raise DataError(path, None, "no interactions")
@@ -141,6 +143,7 @@ def read_snapshot(spark, data_dir: Path) -> Snapshot:
             warnings.append(f"{path}: merged {total - pairs} duplicate (user, playlist) rows: "
                             "weights summed, latest timestamp kept")
         users = indexed(merged.select("user_id").distinct(), "user_id", "u").cache()
+        cached.append(users)
         user_ids = users.orderBy("u").select("user_id").toArrow().column(0).to_pylist()
         if catalogue is None:  # as the CSV loader: playlists in order of first appearance
             first = rows.groupBy("playlist_id").agg(F.min(F.struct("file", "row")).alias("at"))
@@ -151,10 +154,9 @@ def read_snapshot(spark, data_dir: Path) -> Snapshot:
             items = spark.createDataFrame(list(enumerate(catalogue)), "i int, playlist_id string")
         table = (merged.join(users, "user_id").join(F.broadcast(items), "playlist_id")
                  .select("u", "i", "weight", "timestamp").toArrow())
-        users.unpersist()
-        merged.unpersist()
     finally:
-        rows.unpersist()
+        for frame in cached:
+            frame.unpersist()
     u, i, weight, stamp = (table.column(name).to_numpy(zero_copy_only=False)
                            for name in ("u", "i", "weight", "timestamp"))  # null stamp: NaN
     matrix = from_pairs(u, i, weight, stamp, user_ids, list(catalogue))
