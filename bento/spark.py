@@ -169,9 +169,8 @@ class Spark:
                                          ENTRIES)
         table = entries.toArrow()
         self.collected = table.num_rows
-        return sp.csr_matrix((table.column("value").to_numpy().astype(np.float32),
-                              (table.column("i").to_numpy(), table.column("j").to_numpy())),
-                             shape=(n_items, n_items))
+        summed = entries_matrix(table.to_batches(), n_items)
+        return sp.csr_matrix((n_items, n_items)) if summed is None else summed
 
     def drop(self) -> None:
         for frame in self.sums.values():
