@@ -81,4 +81,5 @@ LOCK := $(VENV)/bin/uv pip compile --quiet --generate-hashes --python-version 3.
 	--python-platform x86_64-manylinux_2_28 --custom-compile-command "make locks"
 locks: install
 	$(LOCK) bento/requirements.txt -o bento/requirements.lock
+	$(LOCK) bento/requirements-spark.txt -o bento/requirements-spark.lock
 	$(LOCK) gateway/requirements.txt -o gateway/requirements.lock

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import scipy.sparse as sp
 
-from bento.recsys.dataio import Dataset
 from bento.recsys.matrix import InteractionMatrix, binarize
 from bento.recsys.model import ItemItemModel
 
@@ -57,17 +56,13 @@ class GateSettings:
 def fresh_split(cutoff: float, fraction: float = 0.2):
     """A split holding out each listener's newest likes made after `cutoff` (unix seconds):
     a `fraction` of them, at least one, and never the listener's only like."""
-    def split(matrix: InteractionMatrix, dataset: Dataset) -> tuple[sp.csr_matrix, ...]:
-        user_index = {user_id: i for i, user_id in enumerate(matrix.user_ids)}
-        item_index = {item_id: i for i, item_id in enumerate(matrix.item_ids)}
-        rows = np.fromiter((user_index[u] for u in dataset.user_ids), np.int64, len(dataset))
-        cols = np.fromiter((item_index[p] for p in dataset.playlist_ids), np.int64,
-                           len(dataset))
+    def split(matrix: InteractionMatrix) -> tuple[sp.csr_matrix, ...]:
+        liked_at = matrix.liked_at
         # 0.5 marks an old like, 1 + age after the cutoff a new one: never an implicit zero.
-        newness = np.fromiter((0.5 if t is None or t <= cutoff else 1.0 + t - cutoff
-                               for t in dataset.timestamps), np.float64, len(dataset))
-        stamped = sp.csr_matrix((newness, (rows, cols)), shape=matrix.shape)
-        stamped.sum_duplicates()
+        newness = np.where(np.isnan(liked_at) | (liked_at <= cutoff), 0.5,
+                           1.0 + liked_at - cutoff)
+        stamped = sp.csr_matrix((newness, matrix.user_items.indices, matrix.user_items.indptr),
+                                shape=matrix.shape)
         user_items = binarize(matrix.user_items)
         counts = np.diff(stamped.indptr)
         user_of = np.repeat(np.arange(stamped.shape[0]), counts)

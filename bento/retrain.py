@@ -3,8 +3,10 @@
     python -m bento.retrain [--database-url URL] [--work-dir DIR] [--report FILE]
                             [--pin-file k8s/overlays/prod/model-version.env] [--open-pr]
                             [--algorithm auto] [--k 10] [--seed 0] [--engine local|spark]
+                            [--snapshot csv|parquet|jdbc]
 
-One run: a consistent, streamed snapshot of the gateway's database (gateway.export) -> train
+One run: a consistent, streamed snapshot of the gateway's database (gateway.export; with
+--engine spark its likes as Parquet, or read by Spark's executors over JDBC) -> train
 (bento.train) -> score the candidate and the champion on the same holdout of that snapshot ->
 gate (bento.gate, RETRAIN_* settings) -> register (MLflow when MLFLOW_TRACKING_URI is set, else
 the local BentoML store) -> on acceptance: alias `champion`, pin file, pull request.
@@ -36,6 +38,7 @@ from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, evaluat
                          save_to_store, train)
 
 PROMOTED, BAD_INPUT, FAILED, REJECTED = 0, 2, 1, 3
+SNAPSHOTS = ("csv", "parquet", "jdbc")
 
 
 def database_url_from_env() -> str | None:
@@ -62,7 +65,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", default="local", choices=ENGINES,
                         help="passed to bento.train: who sums the listener statistics")
+    parser.add_argument("--snapshot", choices=SNAPSHOTS,
+                        help="how the likes are snapshotted: csv (default with --engine local), "
+                             "parquet (default with --engine spark) or jdbc (Spark's executors "
+                             "read them from PostgreSQL, inside the exporter's snapshot)")
     args = parser.parse_args(argv)
+    args.snapshot = args.snapshot or ("csv" if args.engine == "local" else "parquet")
+    if args.engine == "local" and args.snapshot != "csv":
+        parser.error(f"--snapshot {args.snapshot} is read by --engine spark")
     if not args.database_url:
         parser.error("--database-url or DATABASE_URL is required")
     if not 1 <= args.k <= 100:
@@ -70,17 +80,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def take_snapshot(database_url: str, out_dir: Path) -> dict[str, int]:
+def take_snapshot(database_url: str, out_dir: Path, likes: str = "csv") -> dict[str, int]:
     from gateway.export import snapshot
     from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
+    if likes == "jdbc" and url.get_backend_name() != "postgresql":
+        raise DataError(url.render_as_string(), None, "--snapshot jdbc needs PostgreSQL")
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
+    if likes == "jdbc":  # the trainer's Spark engine then takes over this session
+        from bento.spark import PARTITIONS, session
+        from bento.spark_snapshot import jdbc_likes
+
+        likes = jdbc_likes(session(), database_url, PARTITIONS)
     engine = create_engine(url)
     try:
-        return snapshot(engine, out_dir)
+        return snapshot(engine, out_dir, likes)
     finally:
         engine.dispose()
 
@@ -144,7 +161,8 @@ def mlflow_metrics(report: dict) -> dict[str, float]:
 def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[int, dict]:
     report: dict = {"started_at": model_registry.now(), "settings": None}
     log("snapshot of the database ...")
-    report["snapshot"] = {"counts": take_snapshot(args.database_url, work / "snapshot")}
+    report["snapshot"] = {"counts": take_snapshot(args.database_url, work / "snapshot",
+                                                  args.snapshot), "likes": args.snapshot}
     registry = model_registry.MlflowRegistry() if model_registry.enabled() else None
     champion, champion_ref = load_champion(registry, args.model_name)
     # With a champion, hold out what it has never seen: the likes made after its data.

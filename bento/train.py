@@ -27,16 +27,17 @@ import sklearn
 from bento.memory import fit_warning
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
-from bento.recsys.dataio import (INTERACTIONS, PLAYLISTS, USERS, Dataset, DataError,
+from bento.recsys.dataio import (INTERACTIONS, PLAYLISTS, USERS, DataError, Playlist,
                                  load_dataset)
 from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
+from gateway.export import PARQUET_INTERACTIONS  # the one exporter's Parquet snapshot
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
-# (matrix, dataset) -> (train part, held-out part), binary user x item matrices
-Split = Callable[[InteractionMatrix, Dataset], tuple]
+# matrix -> (train part, held-out part), binary user x item matrices
+Split = Callable[[InteractionMatrix], tuple]
 EVAL_MAX_USERS = 20_000
 DEFAULT_TIME_BUDGET = 120.0
 ENGINES = ("local", "spark")
@@ -49,10 +50,11 @@ def log(message: str) -> None:
 def fingerprint(data_dir: Path) -> str:
     """A short hash of the data files, so a model says which data made it."""
     digest = hashlib.sha256()
-    for name in (INTERACTIONS, PLAYLISTS, USERS):
-        path = data_dir / name
+    parquet = data_dir / PARQUET_INTERACTIONS
+    parts = sorted(parquet.glob("*.parquet")) if parquet.is_dir() else [parquet]
+    for path in [data_dir / INTERACTIONS, *parts, data_dir / PLAYLISTS, data_dir / USERS]:
         if path.is_file():
-            digest.update(name.encode())
+            digest.update(str(path.relative_to(data_dir)).encode())
             with open(path, "rb") as handle:
                 for chunk in iter(lambda: handle.read(1 << 20), b""):
                     digest.update(chunk)
@@ -111,16 +113,37 @@ class Training:
 
 def random_holdout(seed: int) -> Split:
     """A seeded 20% of each listener's playlists (listeners with at least 3)."""
-    return lambda matrix, dataset: holdout_split(binarize(matrix.user_items), seed=seed)
+    return lambda matrix: holdout_split(binarize(matrix.user_items), seed=seed)
+
+
+def load(data_dir: Path, spark=None) -> tuple[InteractionMatrix, dict[str, Playlist],
+                                              list[str]]:
+    """(matrix, playlists, warnings) of a data dir: its interactions.csv loaded here, or its
+    interactions.parquet (gateway.export --likes parquet) read by the Spark engine `spark`."""
+    data_dir = Path(data_dir)
+    parquet = data_dir / PARQUET_INTERACTIONS
+    if not parquet.exists():
+        dataset = load_dataset(data_dir)
+        return build_matrix(dataset), dataset.playlists, dataset.warnings
+    if (data_dir / INTERACTIONS).exists():
+        raise DataError(data_dir, None, f"holds both {INTERACTIONS} and {PARQUET_INTERACTIONS}: "
+                                        "keep one")
+    if spark is None:
+        raise DataError(parquet, None, "a Parquet snapshot is read by Spark: train with "
+                                       "--engine spark (docs/SPARK.md), or export CSV")
+    from bento.spark_snapshot import read_snapshot
+
+    return read_snapshot(spark.spark, data_dir)
 
 
 @contextlib.contextmanager
 def summing_engine(name: str):
-    """Every Gram inside the block is summed by engine `name` (stats.summed_by)."""
+    """Every Gram inside the block is summed by engine `name` (stats.summed_by); yields the
+    Spark engine, None for local."""
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; choose from {list(ENGINES)}")
     if name == "local":
-        yield
+        yield None
         return
     from bento.spark import Spark  # PySpark and Java only for --engine spark
 
@@ -128,7 +151,7 @@ def summing_engine(name: str):
     engine = Spark()
     try:
         with stats.summed_by(engine):
-            yield
+            yield engine
     finally:
         engine.close()
 
@@ -142,21 +165,20 @@ def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
         warning = fit_warning(Path(data_dir), EASE_MAX_ITEMS)
         if warning:
             log(f"warning: {warning}")
-    with summing_engine(engine):
-        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget)
+    with summing_engine(engine) as spark:
+        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget, spark)
 
 
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
-               split: Split | None, time_budget: float) -> Training:
+               split: Split | None, time_budget: float, spark=None) -> Training:
     started = time.perf_counter()
     log(f"loading {data_dir} ...")
-    dataset = load_dataset(data_dir)
-    for warning in dataset.warnings:
+    matrix, playlists, warnings = load(data_dir, spark)
+    for warning in warnings:
         log(f"warning: {warning}")
-    matrix = build_matrix(dataset)
     user_items = binarize(matrix.user_items)
     n_users, n_items = matrix.shape
-    log(f"{len(dataset)} interactions, {n_users} users, {n_items} playlists "
+    log(f"{matrix.user_items.nnz} interactions, {n_users} users, {n_items} playlists "
         f"({time.perf_counter() - started:.1f}s)")
 
     metrics: dict[str, dict] = {}
@@ -165,7 +187,7 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
         choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log,
                         time_budget=time_budget)
     else:
-        holdout = train_part, test = (split or random_holdout(seed))(matrix, dataset)
+        holdout = train_part, test = (split or random_holdout(seed))(matrix)
         log("choosing settings on a validation split of the training part ...")
         choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
                         time_budget=time_budget)
@@ -180,11 +202,12 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
 
     log(f"fitting {choice.algorithm} on all data ...")
     model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
-    catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in dataset.playlists.values()}
-    stamps = [stamp for stamp in dataset.timestamps if stamp is not None]
+    catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in playlists.values()}
+    dated = matrix.liked_at[~np.isnan(matrix.liked_at)]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,
-                    {"users": n_users, "playlists": n_items, "interactions": len(dataset)},
-                    fingerprint(data_dir), max(stamps) if stamps else None)
+                    {"users": n_users, "playlists": n_items,
+                     "interactions": int(matrix.user_items.nnz)},
+                    fingerprint(Path(data_dir)), float(dated.max()) if dated.size else None)
 
 
 def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,

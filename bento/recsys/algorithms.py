@@ -13,10 +13,14 @@
 - blend: an item-item model (`base`) mixed with ials or a second item-item model (`partner`),
   the partner's share of the score being `blend`.
 
-rp3beta rescales co-occurrence counts, a sparse Gram matrix X' diag(w) X; a `GramCache` lets a
-settings search compute it once per user weighting, and the item cosine once.
+itemknn and rp3beta rescale and prune the rows of a sparse Gram matrix X' diag(w) X, one row
+at a time (`itemknn_rows`, `rp3beta_rows`): `gram_rows` runs them where the active engine sums
+the Gram (Spark: beside each block of rows). A `GramCache` lets a settings search compute a
+Gram in this process once per user weighting.
 """
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,7 +43,6 @@ class GramCache(dict):
     def __init__(self, user_items: sp.csr_matrix):
         super().__init__()
         self.user_items = user_items
-        self.cosine: sp.csr_matrix | None = None
 
 
 def item_popularity(user_items: sp.csr_matrix) -> np.ndarray:
@@ -56,6 +59,17 @@ def sparse_gram(user_items: sp.csr_matrix, user_exponent: float = 0.0,
     if cache is not None and cache.user_items is user_items:
         cache[user_exponent] = gram
     return gram
+
+
+def gram_rows(user_items: sp.csr_matrix, user_exponent: float, rows,
+              cache: GramCache | None = None) -> sp.csr_matrix:
+    """`rows(G)` for a function `rows` of any block of the Gram's rows: by the active engine
+    where it sums G away from this process (Spark: beside each block of summed rows, so only
+    what `rows` keeps comes back), else on the (cached) Gram here."""
+    cached = cache is not None and cache.user_items is user_items and user_exponent in cache
+    if stats.distributed() and not cached:
+        return stats.gram(user_items, user_exponent, rows)
+    return rows(sparse_gram(user_items, user_exponent, cache))
 
 
 def keep_top_per_row(weights: sp.csr_matrix, neighbours: int) -> sp.csr_matrix:
@@ -94,29 +108,25 @@ def fit_popularity(user_items: sp.csr_matrix, item_ids: list[str],
     return ItemItemModel(item_ids, item_popularity(user_items))
 
 
-def item_cosine(user_items: sp.csr_matrix, cache: GramCache | None = None) -> sp.csr_matrix:
-    """Cosine between binary item columns, from the (sparse, never dense) Gram."""
-    cached = cache is not None and cache.user_items is user_items
-    if cached and cache.cosine is not None:
-        return cache.cosine
-    cosine = stats.cosine_from_gram(sparse_gram(user_items, 0.0, cache))
-    if cached:
-        cache.cosine = cosine
-    return cosine
+def itemknn_rows(gram: sp.csr_matrix, popularity: np.ndarray, neighbours: int,
+                 shrink: float) -> sp.csr_matrix:
+    """itemknn's weights from any block of the Gram's rows (the other rows empty): the cosine
+    G[i, j] / sqrt(pop(i) pop(j)) (on binary columns |x_i|^2 = G[i, i] = pop(i)), damped by
+    G / (G + shrink) for pairs few listeners share, each row's top `neighbours` kept."""
+    inverse_norms = 1.0 / np.sqrt(np.maximum(popularity.astype(np.float64), 1e-12))
+    cosine = scaled(gram, inverse_norms, inverse_norms)
+    if shrink > 0:
+        cosine.data *= gram.data / (gram.data + np.float32(shrink))
+    return keep_top_per_row(cosine, neighbours)
 
 
 def fit_itemknn(user_items: sp.csr_matrix, item_ids: list[str], neighbours: int = 100,
                 shrink: float = 0.0, cache: GramCache | None = None) -> ItemItemModel:
     """Cosine between item columns; `shrink` damps similarities built on few co-occurrences."""
-    cosine = item_cosine(user_items, cache)
-    if shrink > 0:
-        # On binary columns x_i . x_j = cos(i, j) |x_i| |x_j|, and |x_i|^2 is i's popularity.
-        root_popularity = np.sqrt(item_popularity(user_items))
-        co_counts = scaled(cosine, root_popularity, root_popularity).data
-        cosine = sp.csr_matrix((cosine.data * co_counts / (co_counts + shrink), cosine.indices,
-                                cosine.indptr), shape=cosine.shape)
-    weights = keep_top_per_row(cosine, neighbours)
-    return ItemItemModel(item_ids, item_popularity(user_items), weights, "itemknn",
+    popularity = item_popularity(user_items)
+    weights = gram_rows(user_items, 0.0, partial(itemknn_rows, popularity=popularity,
+                                                 neighbours=neighbours, shrink=shrink), cache)
+    return ItemItemModel(item_ids, popularity, weights, "itemknn",
                          {"neighbours": neighbours, "shrink": shrink})
 
 
@@ -201,6 +211,16 @@ def embed_pruned(block: np.ndarray, head: np.ndarray, neighbours: int,
                          shape=(n_items, n_items), dtype=np.float32)
 
 
+def rp3beta_rows(walks: sp.csr_matrix, popularity: np.ndarray, alpha: float, beta: float,
+                 neighbours: int) -> sp.csr_matrix:
+    """rp3beta's weights from any block of the rows of X' n^-alpha X (the other rows empty):
+    scaled by pop(i)^-alpha and pop(j)^-beta, each row's top `neighbours` kept."""
+    safe = np.maximum(popularity, 1.0)
+    row_scale = np.power(safe, -alpha).astype(np.float32)
+    column_scale = np.power(safe, -beta).astype(np.float32)
+    return keep_top_per_row(scaled(walks, row_scale, column_scale), neighbours)
+
+
 def fit_rp3beta(user_items: sp.csr_matrix, item_ids: list[str], alpha: float = 1.0,
                 beta: float = 0.5, neighbours: int = 200,
                 cache: GramCache | None = None) -> ItemItemModel:
@@ -208,11 +228,9 @@ def fit_rp3beta(user_items: sp.csr_matrix, item_ids: list[str], alpha: float = 1
 
     With binary X, P(u|i) = 1/pop(i) and P(j|u) = 1/n_u, so W = pop^-a (X' n^-a X) pop^-beta."""
     popularity = item_popularity(user_items)
-    safe = np.maximum(popularity, 1.0)
-    row_scale = np.power(safe, -alpha).astype(np.float32)
-    column_scale = np.power(safe, -beta).astype(np.float32)
-    walks = sparse_gram(user_items, alpha, cache)
-    weights = keep_top_per_row(scaled(walks, row_scale, column_scale), neighbours)
+    weights = gram_rows(user_items, alpha, partial(rp3beta_rows, popularity=popularity,
+                                                   alpha=alpha, beta=beta,
+                                                   neighbours=neighbours), cache)
     return ItemItemModel(item_ids, popularity, weights, "rp3beta",
                          {"alpha": alpha, "beta": beta, "neighbours": neighbours})
 

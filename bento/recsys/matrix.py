@@ -1,4 +1,10 @@
-"""Turn a loaded dataset into a sparse user x item matrix with id maps."""
+"""Turn loaded interactions into a sparse user x item matrix with id maps.
+
+Every source ends here (`from_pairs`): the CSV data dir loaded in this process (`build_matrix`),
+and a Parquet snapshot read by Spark (`bento.spark_snapshot`). Users are in id order and items
+in catalogue order whatever the source's row order, so the same data gives the same matrix, the
+same splits and the same model from every source.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,29 +17,47 @@ from bento.recsys.dataio import Dataset
 
 @dataclass
 class InteractionMatrix:
-    """`user_items[u, i]` is the merged weight of user u on item i (CSR, float32)."""
+    """`user_items[u, i]` is the merged weight of user u on item i (CSR, float32); `liked_at`
+    the latest unix time of each stored entry (in `user_items.data` order), NaN where unknown."""
 
     user_items: sp.csr_matrix
     user_ids: list[str]
     item_ids: list[str]
+    liked_at: np.ndarray
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.user_items.shape
 
 
+def from_pairs(users: np.ndarray, items: np.ndarray, weights: np.ndarray,
+               liked_at: np.ndarray, user_ids: list[str], item_ids: list[str],
+               ) -> InteractionMatrix:
+    """Index columns (each (user, item) pair once, duplicates already merged) as the matrix."""
+    order = np.lexsort((items, users))
+    users, items = users[order], items[order]
+    if np.any((np.diff(users) == 0) & (np.diff(items) == 0)):
+        raise ValueError("duplicate (user, item) pairs: merge them before building the matrix")
+    indptr = np.zeros(len(user_ids) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(users, minlength=len(user_ids)), out=indptr[1:])
+    user_items = sp.csr_matrix((np.asarray(weights, np.float32)[order],
+                                items.astype(np.int32), indptr),
+                               shape=(len(user_ids), len(item_ids)))
+    return InteractionMatrix(user_items, user_ids, item_ids,
+                             np.asarray(liked_at, np.float64)[order])
+
+
 def build_matrix(dataset: Dataset) -> InteractionMatrix:
     """Items are every playlist in the catalogue, so items nobody touched still exist."""
     item_ids = list(dataset.playlists)
     item_index = {item_id: i for i, item_id in enumerate(item_ids)}
-    user_ids = list(dict.fromkeys(dataset.user_ids))
+    user_ids = sorted(set(dataset.user_ids))
     user_index = {user_id: i for i, user_id in enumerate(user_ids)}
     rows = np.fromiter((user_index[u] for u in dataset.user_ids), np.int64, len(dataset))
     cols = np.fromiter((item_index[p] for p in dataset.playlist_ids), np.int64, len(dataset))
-    values = np.asarray(dataset.weights, dtype=np.float32)
-    user_items = sp.csr_matrix((values, (rows, cols)), shape=(len(user_ids), len(item_ids)))
-    user_items.sum_duplicates()
-    return InteractionMatrix(user_items, user_ids, item_ids)
+    liked_at = np.fromiter((np.nan if t is None else t for t in dataset.timestamps), np.float64,
+                           len(dataset))
+    return from_pairs(rows, cols, np.asarray(dataset.weights), liked_at, user_ids, item_ids)
 
 
 def binarize(user_items: sp.csr_matrix) -> sp.csr_matrix:

@@ -6,15 +6,18 @@ Gram of all listeners is the sum of the Grams of any split of them into groups (
 
 - local: the whole matrix as a single partition, in this process;
 - spark (`bento.spark`): listeners hashed into partitions, one `partition_gram` each on the
-  executors, the sparse blocks summed by item row (reduceByKey).
+  executors, the partial entries regrouped by item row and summed there.
 
 The fitters in `algorithms` ask `gram()` and get the sum from whichever engine is active
-(`summed_by`), so the fitting, evaluation and saving code is the same for both.
+(`summed_by`), so the fitting, evaluation and saving code is the same for both. Given a
+per-row-block function (`rows`: pruning a block of rows needs nothing but those rows and
+per-item vectors), an engine applies it where the rows are: Spark on its executors, so only
+what `rows` keeps reaches the driver.
 """
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -32,17 +35,22 @@ def partition_gram(user_items: sp.csr_matrix, user_exponent: float = 0.0) -> sp.
     return (weighted.T.tocsr() @ binary).tocoo()
 
 
-def cosine_from_gram(gram: sp.csr_matrix) -> sp.csr_matrix:
-    """Cosine between binary item columns: G[i, j] / sqrt(G[i, i] G[j, j]) (|x_i|^2 = G[i, i])."""
-    norms = np.sqrt(np.maximum(gram.diagonal().astype(np.float64), 1e-12))
-    rows = np.repeat(np.arange(gram.shape[0]), np.diff(gram.indptr))
-    data = gram.data / (norms[rows] * norms[gram.indices])
-    return sp.csr_matrix((data.astype(np.float32), gram.indices.copy(), gram.indptr.copy()),
-                         shape=gram.shape)
+def canonical(matrix: sp.spmatrix) -> sp.csr_matrix:
+    """CSR, float32, duplicates summed, columns sorted: what a per-row-block function gets."""
+    result = matrix.tocsr()
+    result.sum_duplicates()
+    result.sort_indices()
+    return result.astype(np.float32)
+
+
+RowsFunction = Callable[[sp.csr_matrix], sp.csr_matrix]
 
 
 class Engine(Protocol):
-    def gram(self, user_items: sp.csr_matrix, user_exponent: float) -> sp.csr_matrix: ...
+    name: str
+
+    def gram(self, user_items: sp.csr_matrix, user_exponent: float,
+             rows: RowsFunction | None = None) -> sp.csr_matrix: ...
 
 
 class Local:
@@ -50,19 +58,26 @@ class Local:
 
     name = "local"
 
-    def gram(self, user_items: sp.csr_matrix, user_exponent: float) -> sp.csr_matrix:
-        return partition_gram(user_items, user_exponent).tocsr()
+    def gram(self, user_items: sp.csr_matrix, user_exponent: float,
+             rows: RowsFunction | None = None) -> sp.csr_matrix:
+        gram = canonical(partition_gram(user_items, user_exponent))
+        return gram if rows is None else rows(gram)
 
 
 _active: list[Engine] = [Local()]
 
 
-def gram(user_items: sp.csr_matrix, user_exponent: float = 0.0) -> sp.csr_matrix:
-    """The Gram of all listeners of `user_items` (CSR, float32), from the active engine."""
-    result = _active[-1].gram(user_items, user_exponent).tocsr()
-    result.sum_duplicates()
-    result.sort_indices()
-    return result.astype(np.float32)
+def gram(user_items: sp.csr_matrix, user_exponent: float = 0.0,
+         rows: RowsFunction | None = None) -> sp.csr_matrix:
+    """The Gram of all listeners of `user_items` (CSR, float32), from the active engine; with
+    `rows`, `rows` applied to it block by block of rows (a row's result must depend on that row
+    and on per-item vectors only), where the engine holds the rows."""
+    return canonical(_active[-1].gram(user_items, user_exponent, rows))
+
+
+def distributed() -> bool:
+    """True when the active engine sums the Grams away from this process."""
+    return not isinstance(_active[-1], Local)
 
 
 @contextlib.contextmanager

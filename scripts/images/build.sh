@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Build the three images with buildah, against local stand-ins for their base images:
+# Build the images with buildah, against local stand-ins for their base images:
 #   bento    bentoml build + bentoml containerize (--backend buildah) with bento/Dockerfile.j2:
 #            no model in the image; the model trained from the seeded sample data in a throwaway
 #            BENTOML_HOME is exported to MODEL_EXPORT for smoke.py to import at start
 #   gateway  gateway/Dockerfile (context: repository root)
 #   frontend frontend/Dockerfile (context: frontend/)
+#   bento-spark bento/Dockerfile.spark on top of the Bento image (k8s/components/spark-retrain)
 # Layers are cached in the storage graphroot (see env.sh), so a second run is quick.
 # Environment: IMAGE_TAG (default dev), IMAGES_STATE_DIR, PYTHON (default .venv/bin/python).
 set -euo pipefail
@@ -57,7 +58,7 @@ bash "$here/bases.sh" "$bento_base"
 # --- The three images ------------------------------------------------------------------------
 image_ids() {
   local tag
-  for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE"; do
+  for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE" "$SPARK_IMAGE"; do
     podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true
   done
 }
@@ -84,6 +85,8 @@ if ! (cd / && "$BENTOML" containerize "$bento_tag" --backend buildah --opt pull-
   tail -n 40 "$work/bento.log" >&2
   exit 1
 fi
+build bento-spark -f bento/Dockerfile.spark --build-arg "BENTO_IMAGE=$BENTO_IMAGE" \
+  -t "$SPARK_IMAGE" .
 
 # Drop the images these tags pointed at before, so the storage does not grow run by run; the
 # layers and build stages the new images were built from stay cached.
@@ -93,7 +96,7 @@ for old_id in "${previous_ids[@]}"; do
   fi
 done
 
-log "built $BENTO_IMAGE $GATEWAY_IMAGE $FRONTEND_IMAGE in $((SECONDS - started))s"
-for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE"; do
+log "built $BENTO_IMAGE $GATEWAY_IMAGE $FRONTEND_IMAGE $SPARK_IMAGE in $((SECONDS - started))s"
+for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE" "$SPARK_IMAGE"; do
   log "$(podman image inspect --format '{{.Size}}' "$tag" | awk '{printf "%.0f MB", $1 / 1e6}') $tag"
 done

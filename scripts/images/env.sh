@@ -14,6 +14,8 @@ IMAGE_TAG="${IMAGE_TAG:-dev}"
 BENTO_IMAGE="$IMAGE_PREFIX/bento:$IMAGE_TAG"
 GATEWAY_IMAGE="$IMAGE_PREFIX/gateway:$IMAGE_TAG"
 FRONTEND_IMAGE="$IMAGE_PREFIX/frontend:$IMAGE_TAG"
+# The Spark retrain image (bento/Dockerfile.spark): the Bento image plus Java and PySpark.
+SPARK_IMAGE="$IMAGE_PREFIX/bento-spark:$IMAGE_TAG"
 # The Bento image has no model: build.sh exports the sample model here, and smoke.py imports it
 # into the Bento's BENTOML_HOME before start, as the Kubernetes initContainer does from MLflow.
 MODEL_EXPORT="$IMAGES_STATE_DIR/model/playlist_recommender.bentomodel"

@@ -26,7 +26,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_SH = REPO_ROOT / "scripts" / "images" / "env.sh"
 PODMAN_ENV = ("CONTAINERS_STORAGE_CONF", "CONTAINERS_CONF", "BUILDAH_ISOLATION")
 ENV_NAMES = PODMAN_ENV + ("BENTO_IMAGE", "GATEWAY_IMAGE", "FRONTEND_IMAGE", "PYTHON_BASE_IMAGE",
-                          "NGINX_BASE_IMAGE", "MODEL_EXPORT")
+                          "NGINX_BASE_IMAGE", "MODEL_EXPORT", "SPARK_IMAGE")
 SAMPLE_USER = "u00001"
 # The Bento image carries no model: as the pods' initContainer does, `bentoml models import`
 # fills BENTOML_HOME (a volume here, an emptyDir there) before the server starts; BentoML also
@@ -245,6 +245,34 @@ def check_non_root(stack: Stack) -> str:
 
 
 CHECKS = (check_spa, check_recommendations, check_healthchecks, check_non_root)
+# Inside the Spark image, as its user, with no network but loopback: a local[2] Spark job sums a
+# Gram through bento.spark (Java, PySpark, the bento code) and it equals the local sum.
+SPARK_PROBE = """
+import os
+import scipy.sparse as sp
+from bento.recsys import stats
+from bento.spark import JDBC_JAR, Spark
+x = sp.random(60, 25, density=0.3, format="csr", random_state=0)
+x.data[:] = 1
+engine = Spark()
+with stats.summed_by(engine):
+    summed = stats.gram(x)
+engine.close()
+assert abs(summed - stats.gram(x)).max() == 0 and JDBC_JAR.is_file()
+print(f"uid {os.getuid()}: the Spark Gram equals the local one")
+"""
+
+
+def check_spark_image(podman: Podman, image: str) -> str:
+    """The Spark retrain image runs a Spark job, and its entrypoint starts spark-submit for
+    Spark on Kubernetes' `driver` command."""
+    run = ("run", "--rm", "--network", "none", "--read-only", "--tmpfs", "/tmp")
+    job = podman(*run, image, "python", "-c", SPARK_PROBE, timeout=600).splitlines()[-1]
+    version = podman(*run, "-e", "SPARK_DRIVER_BIND_ADDRESS=127.0.0.1", image, "driver",
+                     "--version", with_stderr=True)
+    if "version 4.3.0" not in version:
+        raise RuntimeError(f"`driver --version` in {image} did not start spark-submit:\n{version}")
+    return f"{image}: {job}; `driver` starts spark-submit 4.3.0"
 
 
 def podman_and_images() -> tuple[Podman, dict[str, str]]:
@@ -264,6 +292,7 @@ def main() -> int:
             print(f"smoke: ok  {check(stack)}", flush=True)
     finally:
         stack.stop()
+    print(f"smoke: ok  {check_spark_image(podman, image_env()['SPARK_IMAGE'])}", flush=True)
     print("smoke: all checks passed")
     return 0
 

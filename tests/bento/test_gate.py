@@ -22,7 +22,7 @@ def dataset(rows):
 
 def held_out(split, data):
     matrix = build_matrix(data)
-    train, test = split(matrix, data)
+    train, test = split(matrix)
     assert (train.multiply(test)).nnz == 0 and train.nnz + test.nnz == len(data)
     coo = test.tocoo()
     return {(matrix.user_ids[u], matrix.item_ids[i]) for u, i in zip(coo.row, coo.col)}

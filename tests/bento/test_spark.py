@@ -24,15 +24,6 @@ K = 10
 
 
 @pytest.fixture(scope="module")
-def spark_engine():
-    from bento.spark import Spark
-
-    engine = Spark()
-    yield engine
-    engine.close()
-
-
-@pytest.fixture(scope="module")
 def matrix(sample_data_dir):
     return build_matrix(load_dataset(sample_data_dir))
 
@@ -69,6 +60,19 @@ def test_same_weights_and_same_top_k_for_every_listener(matrix, spark_engine, al
         np.testing.assert_allclose(dense(distributed.weights), dense(local.weights),
                                    rtol=1e-4, atol=1e-6)
     assert top_k_for_everyone(distributed, user_items) == top_k_for_everyone(local, user_items)
+
+
+@pytest.mark.parametrize("algorithm,params", [case for case in CASES if "neighbours" in case[1]],
+                         ids=["itemknn", "rp3beta"])
+def test_only_the_pruned_rows_reach_the_driver(matrix, spark_engine, algorithm, params):
+    """itemknn and rp3beta prune on the executors, beside each block of summed rows."""
+    user_items = binarize(matrix.user_items)
+    exponent = params.get("alpha", 0.0)
+    with stats.summed_by(spark_engine):
+        model = fit(algorithm, user_items, matrix.item_ids, params)
+    assert spark_engine.collected == model.weights.nnz
+    assert model.weights.nnz <= params["neighbours"] * user_items.shape[1]
+    assert model.weights.nnz < stats.gram(user_items, exponent).nnz / 2
 
 
 def test_train_cli_with_spark_saves_the_model_the_local_engine_fits(sample_data_dir, matrix,

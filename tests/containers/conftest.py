@@ -17,12 +17,13 @@ BUILD_SCRIPT = REPO_ROOT / "scripts" / "images" / "build.sh"
 
 @pytest.fixture(scope="session")
 def built_images(artifacts_dir) -> tuple[Podman, dict[str, str]]:
-    """scripts/images/build.sh as `make images` runs it: minutes when fresh, then cached."""
+    """scripts/images/build.sh as `make images` runs it (four images, the Spark one on top of the
+    Bento): minutes when fresh, then cached."""
     log_path = artifacts_dir / "images-build.log"
     with open(log_path, "w") as log:
         result = subprocess.run(["bash", str(BUILD_SCRIPT)], cwd=REPO_ROOT, stdout=log,
                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHON": sys.executable}, timeout=1500)
+                                env={**os.environ, "PYTHON": sys.executable}, timeout=2400)
     if result.returncode != 0:
         pytest.fail(f"{BUILD_SCRIPT} failed ({result.returncode}):\n"
                     f"{log_path.read_text(errors='replace')[-6000:]}")

@@ -20,6 +20,7 @@ from devtools.procs import REPO_ROOT
 # CI lays shared/ beside the clone.
 COMPOSE_SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 DOCKERFILES = [REPO_ROOT / "gateway" / "Dockerfile", REPO_ROOT / "frontend" / "Dockerfile",
+               REPO_ROOT / "bento" / "Dockerfile.spark",
                *sorted((REPO_ROOT / "scripts" / "images" / "standins").glob("*.Containerfile"))]
 HADOLINT = Path(sys.executable).parent / "hadolint"
 
@@ -151,7 +152,8 @@ def test_hadolint_flags_a_careless_dockerfile(tmp_path):
 def test_the_image_scripts_pass_shellcheck():
     shellcheck = shutil.which("shellcheck")
     assert shellcheck, "shellcheck is missing: scripts/apt-packages.txt lists it"
-    scripts = sorted((REPO_ROOT / "scripts" / "images").rglob("*.sh"))
+    scripts = [*sorted((REPO_ROOT / "scripts" / "images").rglob("*.sh")),
+               REPO_ROOT / "bento" / "spark-entrypoint.sh"]
     result = subprocess.run([shellcheck, "-x", *map(str, scripts)], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout

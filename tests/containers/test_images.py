@@ -78,6 +78,14 @@ def test_final_stages_carry_no_build_tools(stack, name):
     assert found == "", f"{name} image has build tools: {found}"
 
 
+def test_the_spark_image_runs_spark_as_its_user(built_images):
+    """k8s/components/spark-retrain's image: Java, PySpark and the bento code run a Spark job,
+    and the entrypoint speaks Spark on Kubernetes' `driver` command."""
+    podman, _ = built_images
+    checked = smoke.check_spark_image(podman, smoke.image_env()["SPARK_IMAGE"])
+    assert "uid 1034: the Spark Gram equals the local one" in checked
+
+
 def test_the_bento_image_carries_no_model(stack):
     """The pods serve the version imported at start; a model in the image would shadow it."""
     probe = ('test ! -e "$BENTO_PATH/models" && '

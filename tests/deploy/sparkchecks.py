@@ -1,6 +1,7 @@
 """The Spark retrain component (k8s/components/spark-retrain) rendered onto the prod overlay,
-and the checks its objects must pass: the SparkApplication strictly against the spark-operator
-CRD, every other object against Kubernetes, and the pod rules the rest of k8s/ follows."""
+and the checks its objects must pass: the ScheduledSparkApplication strictly against the
+spark-operator CRD (and its template against the SparkApplication CRD), every other object
+against Kubernetes, and the pod rules the rest of k8s/ follows."""
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from tests.deploy.manifests import REPO, name_of, render, shared_schemas_dir, st
 
 COMPONENT = REPO / "k8s" / "components" / "spark-retrain"
 CRD_FILE = "spark-sparkoperator.k8s.io_sparkapplications.yaml"
+SCHEDULED_CRD_FILE = "spark-sparkoperator.k8s.io_scheduledsparkapplications.yaml"
 
 
 def render_with_component(overlay="prod"):
@@ -27,9 +29,9 @@ def render_with_component(overlay="prod"):
         return render(scratch)
 
 
-def spark_validator(schemas_dir=None):
+def spark_validator(schemas_dir=None, crd_file=CRD_FILE):
     """(apiVersion, kind) and a strict validator from the CRD's storage version."""
-    crd = yaml.safe_load((Path(schemas_dir or shared_schemas_dir()) / CRD_FILE).read_text())
+    crd = yaml.safe_load((Path(schemas_dir or shared_schemas_dir()) / crd_file).read_text())
     version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
     schema = strict(version["schema"]["openAPIV3Schema"])
     return (f"{crd['spec']['group']}/{version['name']}", crd["spec"]["names"]["kind"],
@@ -41,10 +43,38 @@ def crd_errors(app, validator):
             for e in validator.iter_errors(app)]
 
 
+def application_spec(app):
+    """A SparkApplication's spec, or the one a ScheduledSparkApplication makes each run."""
+    return app["spec"]["template"] if app["kind"] == "ScheduledSparkApplication" else app["spec"]
+
+
+def as_application(scheduled):
+    """The SparkApplication the operator makes from a ScheduledSparkApplication's template."""
+    return {"apiVersion": scheduled["apiVersion"], "kind": "SparkApplication",
+            "metadata": scheduled["metadata"], "spec": scheduled["spec"]["template"]}
+
+
+def egress_ports(objects, labels):
+    """The TCP ports (None: any) that the NetworkPolicies selecting a pod with `labels` open
+    to anything but the application's own pods."""
+    own = {"app.kubernetes.io/name": labels.get("app.kubernetes.io/name")}
+    ports = set()
+    for policy in of_kind(objects, "NetworkPolicy"):
+        if "Egress" not in policy["spec"]["policyTypes"] or not selects(policy, labels):
+            continue
+        for rule in policy["spec"].get("egress", []):
+            peers = rule.get("to", [])
+            if peers and all(peer.get("podSelector", {}).get("matchLabels") == own
+                             for peer in peers):
+                continue
+            ports |= {port.get("port") for port in rule.get("ports") or [{}]}
+    return ports
+
+
 def pod_errors(app, objects):
     """Resources, a non-root pod and container, a digest-pinned image pulled IfNotPresent, and
     a NetworkPolicy (ingress and egress) over driver and executors alike."""
-    spec, where = app["spec"], name_of(app)
+    spec, where = application_spec(app), name_of(app)
     errors = []
     if not SHA256_DIGEST.match(spec.get("image", "").rpartition("@")[2]):
         errors.append(f"{where}: image {spec.get('image')} is not pinned by digest")

@@ -51,11 +51,13 @@ def lock_errors(requirements, lock):
     return errors
 
 
-@pytest.mark.parametrize("deployable", DEPLOYABLES)
-def test_each_lock_has_every_pin_with_hashes(deployable):
-    folder = REPO / deployable
-    assert lock_errors(folder / "requirements.txt", folder / "requirements.lock") == []
-    assert len(pins(folder / "requirements.lock")) >= len(pins(folder / "requirements.txt"))
+@pytest.mark.parametrize("requirements", [f"{d}/requirements.txt" for d in DEPLOYABLES]
+                         + ["bento/requirements-spark.txt"])  # the Spark image's
+def test_each_lock_has_every_pin_with_hashes(requirements):
+    requirements = REPO / requirements
+    lock = requirements.with_suffix(".lock")
+    assert lock_errors(requirements, lock) == []
+    assert len(pins(lock)) >= len(pins(requirements))
 
 
 def test_a_new_or_bumped_pin_or_a_hashless_entry_tells_to_run_make_locks(tmp_path):
@@ -81,3 +83,5 @@ def test_the_images_install_the_locks_with_hashes_required():
                      gateway) or "--require-hashes -r /tmp/requirements.lock" in gateway
     template = (REPO / "bento" / "Dockerfile.j2").read_text()
     assert "--require-hashes" in template and "requirements.lock" in template
+    spark = (REPO / "bento" / "Dockerfile.spark").read_text()
+    assert "--require-hashes -r /tmp/requirements-spark.lock" in spark

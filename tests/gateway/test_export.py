@@ -25,6 +25,32 @@ def test_snapshot_round_trips_what_the_database_holds(store, tiny_data_dir, tmp_
                               original.timestamps))
 
 
+def test_the_likes_can_go_to_parquet_batch_by_batch(store, tiny_data_dir, tmp_path, monkeypatch):
+    """`--likes parquet`: the same likes as typed columns, the catalogue still CSV, and no
+    interactions.csv left beside them (nor a Parquet file after a later CSV snapshot)."""
+    import pyarrow.parquet as pq
+
+    import_dataset(store.engine, load_dataset(tiny_data_dir))
+    monkeypatch.setattr(export, "BATCH_ROWS", 3)  # several row groups
+    out = tmp_path / "out"
+    export.snapshot(store.engine, out)
+    counts = export.snapshot(store.engine, out, "parquet")
+    assert counts == {"users": 3, "playlists": 5, "interactions": 4}
+    assert sorted(p.name for p in out.iterdir()) == ["interactions.parquet", "playlists.csv",
+                                                     "users.csv"]
+    parquet = pq.ParquetFile(out / "interactions.parquet")
+    assert parquet.metadata.num_row_groups == 2
+    assert str(parquet.schema_arrow) == str(export.parquet_schema())
+    original = load_dataset(tiny_data_dir)
+    rows = sorted(tuple(row.values()) for row in parquet.read().to_pylist())
+    assert rows == sorted(zip(original.user_ids, original.playlist_ids, original.weights,
+                              original.timestamps))
+    export.snapshot(store.engine, out)
+    assert not (out / "interactions.parquet").exists() and (out / "interactions.csv").exists()
+    with pytest.raises(ValueError, match="likes_to must be one of"):
+        export.snapshot(store.engine, out, "orc")
+
+
 def test_the_snapshot_sees_one_moment_and_cannot_write(store, tiny_data_dir):
     import_dataset(store.engine, load_dataset(tiny_data_dir))
     count = select(func.count()).select_from(likes)
