@@ -58,15 +58,12 @@ def fresh_split(cutoff: float, fraction: float = 0.2):
     """A split holding out each listener's newest likes made after `cutoff` (unix seconds):
     a `fraction` of them, at least one, and never the listener's only like."""
     def split(matrix: InteractionMatrix, dataset: Dataset) -> tuple[sp.csr_matrix, ...]:
-        user_index = {user_id: i for i, user_id in enumerate(matrix.user_ids)}
-        item_index = {item_id: i for i, item_id in enumerate(matrix.item_ids)}
-        rows = np.fromiter((user_index[u] for u in dataset.user_ids), np.int64, len(dataset))
-        cols = np.fromiter((item_index[p] for p in dataset.playlist_ids), np.int64,
-                           len(dataset))
-        # 0.5 marks an old like, 1 + age after the cutoff a new one: never an implicit zero.
-        newness = np.fromiter((0.5 if t is None or t <= cutoff else 1.0 + t - cutoff
-                               for t in dataset.timestamps), np.float64, len(dataset))
-        stamped = sp.csr_matrix((newness, (rows, cols)), shape=matrix.shape)
+        # 0.5 marks an old like (or one without a time), 1 + age after the cutoff a new one:
+        # never an implicit zero. The matrix's rows and columns are the dataset's codes.
+        times = dataset.timestamp_column
+        newness = np.where(times > cutoff, 1.0 + times - cutoff, 0.5)
+        stamped = sp.csr_matrix((newness, (dataset.user_codes, dataset.playlist_codes)),
+                                shape=matrix.shape)
         stamped.sum_duplicates()
         user_items = binarize(matrix.user_items)
         counts = np.diff(stamped.indptr)

@@ -181,10 +181,10 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
     log(f"fitting {choice.algorithm} on all data ...")
     model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in dataset.playlists.values()}
-    stamps = [stamp for stamp in dataset.timestamps if stamp is not None]
+    stamps = dataset.timestamp_column[~np.isnan(dataset.timestamp_column)]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,
                     {"users": n_users, "playlists": n_items, "interactions": len(dataset)},
-                    fingerprint(data_dir), max(stamps) if stamps else None)
+                    fingerprint(data_dir), float(stamps.max()) if stamps.size else None)
 
 
 def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,

@@ -23,17 +23,14 @@ class InteractionMatrix:
 
 
 def build_matrix(dataset: Dataset) -> InteractionMatrix:
-    """Items are every playlist in the catalogue, so items nobody touched still exist."""
+    """Items are every playlist in the catalogue, so items nobody touched still exist; rows
+    and columns are the dataset's codes (listeners in order of first appearance)."""
     item_ids = list(dataset.playlists)
-    item_index = {item_id: i for i, item_id in enumerate(item_ids)}
-    user_ids = list(dict.fromkeys(dataset.user_ids))
-    user_index = {user_id: i for i, user_id in enumerate(user_ids)}
-    rows = np.fromiter((user_index[u] for u in dataset.user_ids), np.int64, len(dataset))
-    cols = np.fromiter((item_index[p] for p in dataset.playlist_ids), np.int64, len(dataset))
-    values = np.asarray(dataset.weights, dtype=np.float32)
-    user_items = sp.csr_matrix((values, (rows, cols)), shape=(len(user_ids), len(item_ids)))
+    user_items = sp.csr_matrix(
+        (dataset.weight_column.astype(np.float32), (dataset.user_codes, dataset.playlist_codes)),
+        shape=(len(dataset.user_index), len(item_ids)))
     user_items.sum_duplicates()
-    return InteractionMatrix(user_items, user_ids, item_ids)
+    return InteractionMatrix(user_items, list(dataset.user_index), item_ids)
 
 
 def binarize(user_items: sp.csr_matrix) -> sp.csr_matrix:
