@@ -149,15 +149,17 @@ def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
                split: Split | None, time_budget: float) -> Training:
     started = time.perf_counter()
-    log(f"loading {data_dir} ...")
-    dataset = load_dataset(data_dir)
+
+    def step(message: str) -> None:  # each step with the seconds since the start
+        log(f"[{time.perf_counter() - started:6.1f}s] {message}")
+
+    dataset = load_with_progress(Path(data_dir))
     for warning in dataset.warnings:
         log(f"warning: {warning}")
     matrix = build_matrix(dataset)
     user_items = binarize(matrix.user_items)
     n_users, n_items = matrix.shape
-    log(f"{len(dataset)} interactions, {n_users} users, {n_items} playlists "
-        f"({time.perf_counter() - started:.1f}s)")
+    step(f"{len(dataset)} interactions, {n_users} users, {n_items} playlists")
 
     metrics: dict[str, dict] = {}
     holdout = None
@@ -166,10 +168,10 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
                         time_budget=time_budget)
     else:
         holdout = train_part, test = (split or random_holdout(seed))(matrix, dataset)
-        log("choosing settings on a validation split of the training part ...")
+        step("choosing settings on a validation split of the training part ...")
         choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
                         time_budget=time_budget)
-        log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
+        step(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train_part, matrix.item_ids, params)
@@ -178,13 +180,24 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
                      "popularity (baseline)": metrics["popularity"]}, k)
 
-    log(f"fitting {choice.algorithm} on all data ...")
+    step(f"fitting {choice.algorithm} on all data ...")
     model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in dataset.playlists.values()}
     stamps = dataset.timestamp_column[~np.isnan(dataset.timestamp_column)]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,
                     {"users": n_users, "playlists": n_items, "interactions": len(dataset)},
                     fingerprint(data_dir), float(stamps.max()) if stamps.size else None)
+
+
+def load_with_progress(data_dir: Path) -> Dataset:
+    """load_dataset with a progress bar (ETA) over the bytes of the interactions file."""
+    from tqdm import tqdm
+
+    interactions = data_dir / INTERACTIONS
+    size = interactions.stat().st_size if interactions.is_file() else 0
+    with tqdm(total=size, desc=f"loading {data_dir}", unit="B", unit_scale=True,
+              mininterval=1.0) as bar:
+        return load_dataset(data_dir, progress=bar.update)
 
 
 def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
