@@ -79,18 +79,22 @@ class Dataset:
 
 class Codes:
     """Integer codes for one id column: in order of first appearance, or fixed by a catalogue
-    (then an id outside it is an error). Each distinct raw field is checked once."""
+    (then an id outside it is an error). Each distinct raw field is checked once, unless it is
+    one of the `checked` ids (already checked, in users.csv or playlists.csv)."""
 
-    def __init__(self, path: Path, column: str, catalogue: list[str] | None = None):
+    def __init__(self, path: Path, column: str, catalogue: list[str] | None = None,
+                 checked: dict[str, object] | None = None):
         self.path, self.column, self.closed = path, column, catalogue is not None
         self.ids: list[str] = list(catalogue or [])
         self.by_id = {value: code for code, value in enumerate(self.ids)}
+        self.checked = checked if checked is not None else self.by_id
         self.by_raw: dict[str, int] = {}
 
     def code(self, raw: str, line: int | None) -> int:
         code = self.by_raw.get(raw)
         if code is None:
-            value = check_id(raw, self.path, line, self.column)
+            # A checked id passes the id rule unchanged: the rule need not run again.
+            value = raw if raw in self.checked else check_id(raw, self.path, line, self.column)
             code = self.by_id.get(value)
             if code is None:
                 if self.closed:
@@ -184,7 +188,7 @@ def load_dataset(data_dir: Path | str,
     playlists = load_playlists(data_dir / PLAYLISTS, warnings) if known_playlists else {}
     users = load_users(data_dir / USERS, warnings) if (data_dir / USERS).is_file() else {}
 
-    user_codes = Codes(path, "user_id")
+    user_codes = Codes(path, "user_id", checked=users)
     playlist_codes = Codes(path, "playlist_id", list(playlists) if known_playlists else None)
     chunks = []
     for chunk in read_chunks(path, warnings, progress=progress):
