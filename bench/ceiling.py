@@ -8,9 +8,10 @@ trainer (`python -m bento.train --data DIR`: load and validate, holdout, setting
 evaluation, final fit, save to a throwaway BENTOML_HOME) runs as a child process: its wall
 time, CPU time (user + sys), peak RSS (wait4) and the seconds of each step (the trainer's
 `[  12.3s]` step marks), with the load average, since a shared machine inflates the times.
-Then a least-squares line per figure over the sizes, and what it predicts: the largest size
-this machine's memory holds, and where a 16-core / 64 GiB node stops (memory, and the 2-hour
-retrain window). `--data-root DIR` keeps the generated data in DIR/<size> and reuses it.
+Then a least-squares line for peak RSS and for CPU time over the sizes, and what they predict:
+the largest size this machine's memory holds, and where a 16-core / 64 GiB node stops (memory,
+and the 2-hour retrain window). `--data-root DIR` keeps the generated data in DIR/<size> and
+reuses it.
 """
 from __future__ import annotations
 
@@ -34,9 +35,10 @@ SIZES = {"1m": 100_000, "10m": 1_000_000, "20m": 2_000_000, "30m": 3_000_000,
 GIB = 2 ** 30
 NODE_GIB, NODE_USABLE = 64, 0.8          # a typical node, and the share a trainer pod may use
 RETRAIN_WINDOW_S = 7200                  # the retrain CronJob's activeDeadlineSeconds
-STEP = re.compile(r"^\[\s*([\d.]+)s\] (\S+)")
-STEPS = {"load": "interactions,", "holdout + search": "choosing", "evaluation": "evaluating",
-         "final fit + save": "fitting"}  # step name: the first word of the mark that starts it
+STEP = re.compile(r"^\[\s*([\d.]+)s, cpu\s*([\d.]+)s\] (\S+)")  # the trainer's step marks
+SEARCH = "search"
+STEPS = {"holdout": "loaded", SEARCH: "choosing", "evaluation": "evaluating",
+         "final fit + save": "fitting"}  # step: the first word of the mark that starts it
 
 
 @dataclass
@@ -46,7 +48,7 @@ class Run:
     wall: float
     cpu: float
     peak_gib: float
-    steps: dict[str, float]
+    steps: dict[str, tuple[float, float]]  # step: (wall, CPU) seconds
     load: str
 
 
@@ -64,19 +66,18 @@ def dataset(root: Path, size: str) -> Path:
     return out
 
 
-def step_seconds(stderr: str, total: float) -> dict[str, float]:
-    """Seconds of each step, from the marks: a step lasts until the next one starts."""
-    starts = {}
+def step_seconds(stderr: str, wall: float, cpu: float) -> dict[str, tuple[float, float]]:
+    """(wall, CPU) seconds of each step, from the marks: a step lasts until the next starts."""
+    starts = {"load": (0.0, 0.0)}
     for line in stderr.splitlines():
         match = STEP.match(line)
-        if match:
-            for name, word in STEPS.items():
-                if match.group(2) == word:
-                    starts[name] = float(match.group(1))
-    starts["load"] = 0.0
+        for name, word in STEPS.items():
+            if match and match.group(3) == word:
+                starts[name] = (float(match.group(1)), float(match.group(2)))
     ordered = sorted(starts.items(), key=lambda item: item[1])
-    ends = [start for _, start in ordered[1:]] + [total]
-    return {name: end - start for (name, start), end in zip(ordered, ends)}
+    ends = [start for _, start in ordered[1:]] + [(wall, cpu)]
+    return {name: (end[0] - start[0], end[1] - start[1])
+            for (name, start), end in zip(ordered, ends)}
 
 
 def train(data: Path, size: str, home: Path, *extra: str) -> Run:
@@ -95,9 +96,9 @@ def train(data: Path, size: str, home: Path, *extra: str) -> Run:
     if os.waitstatus_to_exitcode(status):
         raise RuntimeError(f"trainer on {data} failed:\n{log[-3000:]}")
     interactions = sum(1 for _ in open(data / "interactions.csv", "rb")) - 1
-    return Run(size, interactions, wall, usage.ru_utime + usage.ru_stime,
-               usage.ru_maxrss * 1024 / GIB, step_seconds(log, wall),
-               f"{load} -> {load_average()}")
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(size, interactions, wall, cpu, usage.ru_maxrss * 1024 / GIB,
+               step_seconds(log, wall, cpu), f"{load} -> {load_average()}")
 
 
 def measure(sizes: list[str], root: Path) -> list[Run]:
@@ -110,11 +111,16 @@ def measure(sizes: list[str], root: Path) -> list[Run]:
     return runs
 
 
+def describe(run: Run) -> str:
+    steps = ", ".join(f"{name} {wall:.0f} s ({cpu:.0f} s CPU)"
+                      for name, (wall, cpu) in run.steps.items())
+    return (f"{run.size}: {run.interactions:,} interactions, wall {run.wall:.1f} s, CPU "
+            f"{run.cpu:.1f} s, peak RSS {run.peak_gib:.2f} GiB; {steps}; load average "
+            f"{run.load}")
+
+
 def print_run(run: Run) -> None:
-    steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in run.steps.items())
-    print(f"{run.size:>4}: {run.interactions:>11,} interactions  wall {run.wall:7.1f} s  "
-          f"CPU {run.cpu:7.1f} s  peak RSS {run.peak_gib:5.2f} GiB  ({steps}; load average "
-          f"{run.load})", flush=True)
+    print(describe(run), flush=True)
 
 
 def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -124,26 +130,31 @@ def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 
 def extrapolate(runs: list[Run], machine_gib: float) -> list[str]:
-    """The fitted lines and what they predict, as printable lines."""
+    """The fitted lines and what they predict, as printable lines. Time is predicted from CPU
+    seconds outside the settings search (bounded by --time-budget in wall seconds) plus that
+    search's wall time: on a shared machine wall time is mostly waiting for a core, and
+    outside the search the trainer runs on one core (BLAS and implicit aside)."""
     n = np.array([run.interactions for run in runs], dtype=float)
     base, per = line_fit(n, np.array([run.peak_gib for run in runs]) * GIB)
-    cpu0, cpu1 = line_fit(n, np.array([run.cpu for run in runs]))
-    rest = np.array([run.wall - run.steps.get("holdout + search", 0.0) for run in runs])
-    rest0, rest1 = line_fit(n, rest)
-    search = float(np.mean([run.steps.get("holdout + search", 0.0) for run in runs]))
+    search = float(np.mean([run.steps.get(SEARCH, (0.0, 0.0))[0] for run in runs]))
+    rest0, rest1 = line_fit(n, np.array([run.cpu - run.steps.get(SEARCH, (0.0, 0.0))[1]
+                                         for run in runs]))
+
+    def hours(size: float) -> float:
+        return (search + rest0 + rest1 * size) / 3600
+
     mine = (NODE_USABLE * machine_gib * GIB - base) / per
     node = (NODE_USABLE * NODE_GIB * GIB - base) / per
     window = (RETRAIN_WINDOW_S - search - rest0) / rest1
     return [
-        f"peak RSS  = {base / 2**20:,.0f} MiB + {per:,.0f} bytes x interactions",
-        f"CPU time  = {cpu0:,.1f} s + {cpu1 * 1e6:,.2f} us x interactions",
-        f"wall time = search {search:,.0f} s (--time-budget) + {rest0:,.1f} s + "
-        f"{rest1 * 1e6:,.2f} us x interactions (everything else)",
-        f"this machine ({machine_gib:.0f} GiB, {NODE_USABLE:.0%} usable): up to about "
-        f"{mine / 1e6:,.0f}M interactions",
+        f"peak RSS = {base / 2**20:,.0f} MiB + {per:,.0f} bytes x interactions",
+        f"time = the settings search ({search:,.0f} s wall here, bounded by --time-budget) + "
+        f"{rest0:,.1f} s + {rest1 * 1e6:,.2f} us x interactions of CPU (everything else)",
+        f"this machine ({machine_gib:.0f} GiB, {NODE_USABLE:.0%} usable): memory for about "
+        f"{mine / 1e6:,.0f}M interactions, about {hours(mine) * 60:,.0f} min unloaded",
         f"a 16-core / {NODE_GIB} GiB node: memory stops it at about {node / 1e6:,.0f}M "
-        f"interactions ({(search + rest0 + rest1 * node) / 3600:,.1f} h at one core's speed); "
-        f"the {RETRAIN_WINDOW_S / 3600:.0f}-hour retrain window at about {window / 1e6:,.0f}M",
+        f"interactions (about {hours(node):,.1f} h); the {RETRAIN_WINDOW_S / 3600:.0f}-hour "
+        f"retrain window at about {window / 1e6:,.0f}M",
     ]
 
 

@@ -148,10 +148,11 @@ def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
 
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
                split: Split | None, time_budget: float) -> Training:
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
 
-    def step(message: str) -> None:  # each step with the seconds since the start
-        log(f"[{time.perf_counter() - started:6.1f}s] {message}")
+    def step(message: str) -> None:  # each step with the wall and CPU seconds since the start
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        log(f"[{wall:6.1f}s, cpu {cpu:6.1f}s] {message}")
 
     dataset = load_with_progress(Path(data_dir))
     for warning in dataset.warnings:
@@ -159,7 +160,7 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
     matrix = build_matrix(dataset)
     user_items = binarize(matrix.user_items)
     n_users, n_items = matrix.shape
-    step(f"{len(dataset)} interactions, {n_users} users, {n_items} playlists")
+    step(f"loaded {len(dataset)} interactions, {n_users} users, {n_items} playlists")
 
     metrics: dict[str, dict] = {}
     holdout = None
