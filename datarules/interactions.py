@@ -26,7 +26,7 @@ from datarules.reading import Chunk, checked_rows, load_playlists, load_users, r
 Columns = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # users, playlists, weights, times
 
 
-@dataclass
+@dataclass(eq=False)  # arrays do not compare to one truth value
 class Dataset:
     """One row per distinct (user, playlist) pair, duplicates merged. `user_codes` index
     `user_index` (the listeners with interactions, in order of first appearance),
