@@ -1,10 +1,12 @@
 """Serving and training figures for the core, each next to a baseline from the same run.
 
-    python -m bench.serve [--requests 3000] [--sizes 1m,10m] [--out docs/SERVING.md]
+    python -m bench.serve [--requests 3000] [--sizes 1m,10m] [--data-root DIR]
+                          [--out docs/SERVING.md]
 
-1. Training: `python -m bento.train` on ~1M synthetic interactions (100k users x 20k playlists,
-   goals <= 60 s and <= 4 GiB) and ~10M (1M users x 100k playlists, goals <= 5 min and
-   <= 8 GiB): wall time and peak RSS of the trainer process, so time and memory growth show.
+1. Training: the whole trainer (`python -m bento.train`) at each size of `bench.ceiling`
+   (~1M and ~10M interactions over 100k playlists; `--sizes` takes any of its sizes, e.g.
+   `1m,10m,20m`): wall and CPU time, peak RSS and the seconds of each step, against the goals
+   (10M: <= 5 min and <= 8 GiB), then the least-squares growth over the sizes.
 2. Serving: `/recommend` on a 100k-playlist catalogue through a real `bentoml serve`, against a
    bare BentoML echo service with the same request shape (goal: within 1.3x of it), at 1 and 8
    concurrent clients. Everything runs on loopback in a throwaway BENTOML_HOME.
@@ -18,34 +20,18 @@ import os
 import platform
 import random
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
+from bench import ceiling
 from bench.loadgen import run_load
 from bento.datagen import generate
-from devtools.procs import REPO_ROOT, VENV_BIN, free_port, start_server
+from devtools.procs import VENV_BIN, free_port, start_server
 
 
-# name: (users, playlists, mean interactions per user, goal seconds, goal GiB)
-SIZES = {"1m": (100_000, 20_000, 11.0, 60, 4), "10m": (1_000_000, 100_000, 10.0, 300, 8)}
+GOALS = {"10m": (300, 8)}  # size: (goal seconds, goal GiB), issue 15
 CATALOGUE = (200_000, 100_000, 12.0)  # the served model: 100k playlists
-
-
-def train(data_dir: Path, home: Path, *extra: str) -> tuple[float, float]:
-    """Run the trainer CLI as a child process: (seconds, its own peak RSS in GiB, by wait4)."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "bento.train", "--data", str(data_dir),
-                              *extra], cwd=REPO_ROOT, stdout=subprocess.DEVNULL,
-                             env={**os.environ, "BENTOML_HOME": str(home),
-                                  "BENTOML_DO_NOT_TRACK": "True"})
-    _, status, usage = os.wait4(child.pid, 0)
-    if os.waitstatus_to_exitcode(status):
-        raise RuntimeError(f"trainer on {data_dir} failed")
-    return time.perf_counter() - started, usage.ru_maxrss / 1024 ** 2
 
 
 def histories(data_dir: Path, count: int, seed: int = 0) -> list[list[str]]:
@@ -79,6 +65,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000, help="per server and concurrency")
     parser.add_argument("--sizes", default="1m,10m", help="training sets to time ('' for none)")
     parser.add_argument("--out", type=Path, help="also write the figures as a Markdown page")
+    parser.add_argument("--data-root", type=Path,
+                        help="keep (and reuse) the training sets here (bench.ceiling's layout)")
     args = parser.parse_args()
     report(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
            f"{platform.python_version()}, load average at start "
@@ -86,21 +74,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         workdir = Path(tmp)
         home = workdir / "bentoml"
+        runs = []
         for size in filter(None, args.sizes.split(",")):
-            users, playlists, mean, goal_s, goal_gib = SIZES[size]
-            big = workdir / f"train-{size}"
-            count = generate(big, users, playlists, seed=1, mean_per_user=mean)
-            seconds, peak_gib = train(big, home, "--model-name", "scale_check")
-            report(f"training on {count} interactions ({users} users x {playlists} playlists), "
-                   f"evaluation included: {seconds:.1f} s (goal <= {goal_s} s), "
-                   f"peak RSS {peak_gib:.2f} GiB (goal <= {goal_gib} GiB)")
-            shutil.rmtree(big)
+            big = ceiling.dataset(args.data_root or workdir, size)
+            runs.append(ceiling.train(big, size, home, "--model-name", "scale_check"))
+            run = runs[-1]
+            goal_s, goal_gib = GOALS.get(size, (None, None))
+            goals = f" (goals <= {goal_s} s, <= {goal_gib} GiB)" if goal_s else ""
+            steps = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in run.steps.items())
+            report(f"training on {run.interactions} interactions ({size}), evaluation included: "
+                   f"{run.wall:.1f} s wall, {run.cpu:.1f} s CPU, peak RSS {run.peak_gib:.2f} GiB"
+                   f"{goals}; {steps}; load average {run.load}")
+            if not args.data_root:
+                shutil.rmtree(big)
+        if len(runs) >= 2:
+            for line in ceiling.extrapolate(runs, ceiling.machine_gib()):
+                report(f"growth: {line}")
         catalogue = workdir / "catalogue"
         users, playlists, mean = CATALOGUE
         count = generate(catalogue, users, playlists, seed=2, mean_per_user=mean)
-        seconds, _ = train(catalogue, home, "--no-eval")
+        served = ceiling.train(catalogue, "catalogue", home, "--no-eval")
         report(f"serving model: {playlists} playlists, {count} interactions, trained in "
-               f"{seconds:.1f} s")
+               f"{served.wall:.1f} s")
         bodies = [{"history": history, "k": 10} for history in histories(catalogue, 500)]
         servers = {"recommender": serve(home, ".", workdir, "recommender"),
                    "echo baseline": serve(home, "bench.echo_service:EchoBaseline", workdir,

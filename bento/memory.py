@@ -1,19 +1,40 @@
 """Will this data fit the memory this trainer has? An estimate made before loading anything.
 
-The coefficients are the single-machine measurements in docs/SPARK.md (peak RSS of the whole
-trainer at 1M and 10M interactions): a cost per interaction (parsed rows, the sparse matrices,
-the holdout and validation copies) plus EASE's dense item x item matrices while EASE is a
-candidate. Past the memory available, the trainer says to use `--engine spark`.
+The coefficients are fitted to the single-machine measurements in docs/SPARK.md (`python -m
+bench.ceiling`: peak RSS of the whole trainer at ~1M and ~10M interactions over 100,000
+playlists): a cost per interaction (the loaded columns, the sparse matrices, the holdout and
+validation copies, the Gram matrices the settings search caches) plus EASE's dense item x item
+matrices over the catalogue or its head. Past the memory available, the trainer says to use
+`--engine spark`.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-# Fitted to the measured peak RSS (docs/SPARK.md): 629 MiB + 403 bytes per interaction.
-BYTES_PER_INTERACTION = 400
-BASE_BYTES = 630 * 2**20           # interpreter, numpy/scipy/sklearn/bentoml, small data
 EASE_DENSE_COPIES = 4               # Gram, inverse, weights, one scratch copy (float64)
+# (interactions, playlists, peak RSS in MiB) of the whole trainer, bench.ceiling (docs/SPARK.md)
+MEASURED = ((940_211, 100_000, 1_055), (9_393_252, 100_000, 3_922))
 SAMPLE_BYTES = 1 << 20
+MEASURED_HEAD = 4096                # EASE's dense head in those runs (EASE_MAX_ITEMS)
+
+
+def dense_bytes(items: int, ease_max_items: int) -> int:
+    """EASE is dense over the whole catalogue up to ease_max_items, and over that many of the
+    most liked playlists past it (bento.recsys.algorithms: the EASE head)."""
+    head = min(items, ease_max_items)
+    return EASE_DENSE_COPIES * 8 * head * head
+
+
+def fitted() -> tuple[int, int]:
+    """(base bytes, bytes per interaction): the line through the measurements, EASE's dense
+    matrices taken out of the base."""
+    (n0, _, mib0), (n1, _, mib1) = MEASURED[0], MEASURED[-1]
+    per = (mib1 - mib0) * 2**20 / (n1 - n0)
+    base = mib0 * 2**20 - per * n0 - dense_bytes(MEASURED[0][1], MEASURED_HEAD)
+    return int(base), int(round(per))
+
+
+BASE_BYTES, BYTES_PER_INTERACTION = fitted()
 
 
 def count_rows(path: Path) -> int:
@@ -26,11 +47,7 @@ def count_rows(path: Path) -> int:
 
 
 def estimate_bytes(interactions: int, items: int, ease_max_items: int) -> int:
-    # EASE is dense over the whole catalogue up to ease_max_items, and over that many of the
-    # most liked playlists past it (bento.recsys.algorithms: the EASE head).
-    head = min(items, ease_max_items)
-    dense = EASE_DENSE_COPIES * 8 * head * head
-    return BASE_BYTES + BYTES_PER_INTERACTION * interactions + dense
+    return BASE_BYTES + BYTES_PER_INTERACTION * interactions + dense_bytes(items, ease_max_items)
 
 
 def available_bytes(meminfo: Path = Path("/proc/meminfo")) -> int:

@@ -23,10 +23,10 @@ from functools import partial
 from pathlib import Path
 
 
-from bento.recsys.dataio import PLAYLISTS, USERS, DataError, Playlist, load_playlists, load_users
+from bento.recsys.dataio import (PARQUET_INTERACTIONS, PLAYLISTS, USERS, DataError, Playlist,
+                                 load_playlists, load_users)
 from bento.recsys.matrix import InteractionMatrix, from_pairs
 from datarules.rules import id_problem
-from gateway.export import PARQUET_INTERACTIONS
 
 PROBLEMS = "file string, row long, reason string"
 JDBC_DRIVER = "org.postgresql.Driver"

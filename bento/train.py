@@ -27,13 +27,12 @@ import sklearn
 from bento.memory import fit_warning
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
-from bento.recsys.dataio import (INTERACTIONS, PLAYLISTS, USERS, DataError, Playlist,
-                                 load_dataset)
+from bento.recsys.dataio import (INTERACTIONS, PARQUET_INTERACTIONS, PLAYLISTS, USERS, Dataset,
+                                 DataError, Playlist, load_dataset)
 from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
-from gateway.export import PARQUET_INTERACTIONS  # the one exporter's Parquet snapshot
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 # matrix -> (train part, held-out part), binary user x item matrices
@@ -123,7 +122,7 @@ def load(data_dir: Path, spark=None) -> tuple[InteractionMatrix, dict[str, Playl
     data_dir = Path(data_dir)
     parquet = data_dir / PARQUET_INTERACTIONS
     if not parquet.exists():
-        dataset = load_dataset(data_dir)
+        dataset = load_with_progress(data_dir)
         return build_matrix(dataset), dataset.playlists, dataset.warnings
     if (data_dir / INTERACTIONS).exists():
         raise DataError(data_dir, None, f"holds both {INTERACTIONS} and {PARQUET_INTERACTIONS}: "
@@ -171,15 +170,18 @@ def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
 
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
                split: Split | None, time_budget: float, spark=None) -> Training:
-    started = time.perf_counter()
-    log(f"loading {data_dir} ...")
+    started, cpu_started = time.perf_counter(), time.process_time()
+
+    def step(message: str) -> None:  # each step with the wall and CPU seconds since the start
+        wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+        log(f"[{wall:6.1f}s, cpu {cpu:6.1f}s] {message}")
+
     matrix, playlists, warnings = load(data_dir, spark)
     for warning in warnings:
         log(f"warning: {warning}")
     user_items = binarize(matrix.user_items)
     n_users, n_items = matrix.shape
-    log(f"{matrix.user_items.nnz} interactions, {n_users} users, {n_items} playlists "
-        f"({time.perf_counter() - started:.1f}s)")
+    step(f"loaded {matrix.user_items.nnz} interactions, {n_users} users, {n_items} playlists")
 
     metrics: dict[str, dict] = {}
     holdout = None
@@ -188,10 +190,10 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
                         time_budget=time_budget)
     else:
         holdout = train_part, test = (split or random_holdout(seed))(matrix)
-        log("choosing settings on a validation split of the training part ...")
+        step("choosing settings on a validation split of the training part ...")
         choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
                         time_budget=time_budget)
-        log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
+        step(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train_part, matrix.item_ids, params)
@@ -200,7 +202,7 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
                      "popularity (baseline)": metrics["popularity"]}, k)
 
-    log(f"fitting {choice.algorithm} on all data ...")
+    step(f"fitting {choice.algorithm} on all data ...")
     model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in playlists.values()}
     dated = matrix.liked_at[~np.isnan(matrix.liked_at)]
@@ -208,6 +210,17 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
                     {"users": n_users, "playlists": n_items,
                      "interactions": int(matrix.user_items.nnz)},
                     fingerprint(Path(data_dir)), float(dated.max()) if dated.size else None)
+
+
+def load_with_progress(data_dir: Path) -> Dataset:
+    """load_dataset with a progress bar (ETA) over the bytes of the interactions file."""
+    from tqdm import tqdm
+
+    interactions = data_dir / INTERACTIONS
+    size = interactions.stat().st_size if interactions.is_file() else 0
+    with tqdm(total=size, desc=f"loading {data_dir}", unit="B", unit_scale=True,
+              mininterval=1.0) as bar:
+        return load_dataset(data_dir, progress=bar.update)
 
 
 def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,

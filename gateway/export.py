@@ -29,11 +29,10 @@ from typing import Callable
 
 from sqlalchemy import Connection, Engine, select
 
-from datarules import INTERACTIONS, Playlist, write_dataset
+from datarules import INTERACTIONS, PARQUET_INTERACTIONS, Playlist, write_dataset
 from gateway.tables import likes, playlist_tags, playlists, users
 
 BATCH_ROWS = 10_000
-PARQUET_INTERACTIONS = "interactions.parquet"
 LIKES_FORMATS = ("csv", "parquet")
 # (connection inside the snapshot, the likes query, where to write) -> likes written
 LikesWriter = Callable[[Connection, object, Path], int]

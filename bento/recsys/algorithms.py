@@ -138,6 +138,22 @@ def ease_head(user_items: sp.csr_matrix, max_items: int) -> np.ndarray | None:
     return np.sort(np.argsort(-popularity, kind="stable")[:max_items])
 
 
+def head_gram(user_items: sp.csr_matrix, head: np.ndarray,
+              cache: GramCache | None = None) -> sp.csr_matrix:
+    """The Gram's head x head block: sliced from the cached whole Gram if there is one, else
+    X_h' X_h over the head's columns alone (the same entries, at a fraction of the cost)."""
+    cached = cache is not None and cache.user_items is user_items
+    if cached and 0.0 in cache:
+        return cache[0.0][head][:, head]
+    key = ("head gram", head.size)
+    if cached and key in cache:
+        return cache[key]
+    gram = stats.gram(user_items[:, head])  # summed by the active engine
+    if cached:
+        cache[key] = gram
+    return gram
+
+
 def ease_weights(user_items: sp.csr_matrix, l2: float, dropout: float,
                  cache: GramCache | None = None, head: np.ndarray | None = None) -> np.ndarray:
     """B = I - P diagMat(1 / diag(P)), P = (G + l2 I + dropout / (1 - dropout) diagMat(G))^-1,
@@ -152,9 +168,8 @@ def ease_weights(user_items: sp.csr_matrix, l2: float, dropout: float,
     key = ("ease", l2, dropout, n_items)
     if cache is not None and cache.user_items is user_items and key in cache:
         return cache[key]
-    gram = sparse_gram(user_items, 0.0, cache)
-    if head is not None:
-        gram = gram[head][:, head]
+    gram = sparse_gram(user_items, 0.0, cache) if head is None else \
+        head_gram(user_items, head, cache)
     gram = gram.toarray().astype(np.float64)
     diagonal = np.diag_indices(n_items)
     gram[diagonal] += l2 + dropout / (1.0 - dropout) * gram[diagonal]

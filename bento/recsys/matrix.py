@@ -48,16 +48,15 @@ def from_pairs(users: np.ndarray, items: np.ndarray, weights: np.ndarray,
 
 
 def build_matrix(dataset: Dataset) -> InteractionMatrix:
-    """Items are every playlist in the catalogue, so items nobody touched still exist."""
+    """Items are every playlist in the catalogue, so items nobody touched still exist; columns
+    are the dataset's playlist codes, rows its listeners in id order."""
     item_ids = list(dataset.playlists)
-    item_index = {item_id: i for i, item_id in enumerate(item_ids)}
-    user_ids = sorted(set(dataset.user_ids))
-    user_index = {user_id: i for i, user_id in enumerate(user_ids)}
-    rows = np.fromiter((user_index[u] for u in dataset.user_ids), np.int64, len(dataset))
-    cols = np.fromiter((item_index[p] for p in dataset.playlist_ids), np.int64, len(dataset))
-    liked_at = np.fromiter((np.nan if t is None else t for t in dataset.timestamps), np.float64,
-                           len(dataset))
-    return from_pairs(rows, cols, np.asarray(dataset.weights), liked_at, user_ids, item_ids)
+    user_ids = sorted(dataset.user_index)  # id order: every snapshot source agrees on it
+    position = {user_id: i for i, user_id in enumerate(user_ids)}
+    rank = np.fromiter((position[user_id] for user_id in dataset.user_index), np.int64,
+                       len(user_ids))
+    return from_pairs(rank[dataset.user_codes], dataset.playlist_codes.astype(np.int64),
+                      dataset.weight_column, dataset.timestamp_column, user_ids, item_ids)
 
 
 def binarize(user_items: sp.csr_matrix) -> sp.csr_matrix:

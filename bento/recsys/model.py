@@ -100,12 +100,14 @@ class ItemItemModel:
         if self.factors is not None:
             listeners = fold_in(self.factors, self.gram, self.confidence, histories)
             dense = (self.share * listeners) @ self.factors.T
-        else:
-            dense = np.zeros((histories.shape[0], self.n_items), dtype=np.float32)
         if self.weights is not None:
             product = histories @ self.weights
             product = product.toarray() if sp.issparse(product) else np.asarray(product)
-            dense += (1.0 - self.share) * product.astype(np.float32)
+            product = product.astype(np.float32, copy=False)
+            if self.factors is None:
+                dense = product  # 0 + (1 - 0) * product: the same, without two full temporaries
+            else:
+                dense += (1.0 - self.share) * product
         dense += TIE_BREAK * self.popularity_prior
         return dense
 

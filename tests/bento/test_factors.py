@@ -144,6 +144,25 @@ def test_ease_head_is_dense_ease_on_the_popular_items_pruned_and_embedded(monkey
         assert np.count_nonzero(dense[row]) == 1
 
 
+def test_ease_head_gram_is_the_whole_grams_block_with_or_without_a_cache():
+    """The head's Gram is summed over its columns alone unless the whole Gram is cached:
+    the same entries, so the same weights either way."""
+    rng = np.random.default_rng(1)
+    likes = sp.csr_matrix((rng.random((300, 40)) < 0.15).astype(np.float32))
+    ids = [f"p{i}" for i in range(40)]
+    head = algorithms.ease_head(likes, 12)
+    whole = algorithms.sparse_gram(likes)[head][:, head].toarray()
+    assert np.array_equal(algorithms.head_gram(likes, head).toarray(), whole)
+    params = {"l2": 3.0, "max_items": 12, "neighbours": 5}
+    plain = fit("ease", likes, ids, params).weights.toarray()
+    for warm in (False, True):
+        cache = algorithms.GramCache(likes)
+        if warm:
+            algorithms.sparse_gram(likes, 0.0, cache)
+        assert np.array_equal(fit("ease", likes, ids, params, cache).weights.toarray(), plain)
+        assert ("head gram", 12) in cache or warm
+
+
 def test_time_budget_stops_the_search_after_the_first_candidate():
     rng = np.random.default_rng(0)
     likes = sp.csr_matrix((rng.random((200, 30)) < 0.2).astype(np.float32))

@@ -16,8 +16,9 @@ from bento.recsys.model import ItemItemModel
 def dataset(rows):
     """rows: (user, playlist, timestamp or None)."""
     playlists = {p: Playlist(p, p) for _, p, _ in rows}
-    return Dataset([u for u, _, _ in rows], [p for _, p, _ in rows], [1.0] * len(rows),
-                   [t for _, _, t in rows], playlists, {u: u for u, _, _ in rows})
+    return Dataset.from_rows([u for u, _, _ in rows], [p for _, p, _ in rows],
+                             [1.0] * len(rows), [t for _, _, t in rows], playlists,
+                             {u: u for u, _, _ in rows})
 
 
 def held_out(split, data):

@@ -39,3 +39,13 @@ def test_a_missing_data_dir_is_left_to_the_loader(tmp_path):
     assert memory.fit_warning(tmp_path, EASE_MAX_ITEMS) is None
     result = run_module("bento.train", "--data", str(tmp_path), check=False)
     assert result.returncode == 2 and "warning: about" not in result.stderr
+
+
+def test_the_estimate_reproduces_the_measured_peaks():
+    """The fit goes through the bench.ceiling measurements it was made from (EASE's dense head
+    of 4,096 playlists included), and grows with the interactions."""
+    assert memory.MEASURED_HEAD == EASE_MAX_ITEMS
+    for interactions, playlists, mib in memory.MEASURED:
+        estimate = memory.estimate_bytes(interactions, playlists, EASE_MAX_ITEMS) / 2**20
+        assert abs(estimate - mib) <= 0.01 * mib
+    assert 100 < memory.BYTES_PER_INTERACTION < 2000 and memory.BASE_BYTES > 0

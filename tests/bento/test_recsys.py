@@ -8,7 +8,8 @@ import pytest
 import scipy.sparse as sp
 
 from bento.recsys.algorithms import fit
-from bento.recsys.evaluation import evaluate, holdout_split
+from bento.recsys.evaluation import (evaluate, held_out_hits, holdout_split, sparse_top_k,
+                                     top_k_per_row)
 from bento.recsys.model import ItemItemModel
 
 ITEMS = ["a", "b", "c"]
@@ -160,3 +161,66 @@ def test_recommend_matches_a_full_sort_on_random_models(density):
         expected = np.sort(full)[::-1][:k]
         assert scores.tolist() == pytest.approx(expected.tolist())
         assert not set(items.tolist()) & (set(history.tolist()) | set(exclude.tolist()))
+
+
+@pytest.mark.parametrize("dense_weights", [False, True])
+def test_batch_scores_and_hits_are_the_plain_dense_computation(dense_weights):
+    """Evaluation's item-item scores and held-out lookup equal, bit for bit, the plain form:
+    zeros + (1 - share) * histories @ weights + tie-break, and a dense held-out mask."""
+    rng = np.random.default_rng(7)
+    n_items = 120
+    weights = sp.random(n_items, n_items, density=0.05, format="csr", random_state=rng,
+                        dtype=np.float32)
+    weights.data -= 0.3  # negative weights too, like dense EASE
+    weights = weights.toarray() if dense_weights else weights
+    model = ItemItemModel([f"i{i}" for i in range(n_items)],
+                          rng.integers(0, 50, n_items).astype(np.float32), weights, "random")
+    histories = sp.random(40, n_items, density=0.05, format="csr", random_state=rng,
+                          dtype=np.float32)
+    histories.data[:] = 1.0
+    product = histories @ weights
+    plain = np.zeros((40, n_items), dtype=np.float32)
+    plain += (1.0 - 0.0) * np.asarray(product.toarray() if sp.issparse(product) else product,
+                                      dtype=np.float32)
+    plain += 1e-6 * model.popularity_prior
+    assert np.array_equal(model.batch_scores(histories), plain)
+
+    test = sp.random(40, n_items, density=0.04, format="csr", random_state=rng,
+                     dtype=np.float32)
+    test.data[::3] = 0.0  # stored zeros are not held out
+    top = rng.integers(0, n_items, (40, 10))
+    relevant = test.toarray() > 0
+    hits, n_relevant = held_out_hits(test, top, 10)
+    assert np.array_equal(hits, np.take_along_axis(relevant, top, axis=1))
+    assert np.array_equal(n_relevant, np.minimum(relevant.sum(axis=1), 10))
+
+
+@pytest.mark.parametrize("kind", ["popularity", "sparse", "sparse_signed"])
+def test_sparse_top_k_is_the_dense_top_k(kind):
+    """Evaluation's top-k from the product's entries and a prefix of the shared scores equals
+    the dense top-k over every item (ties included: popularity counts repeat a lot)."""
+    rng = np.random.default_rng(11)
+    compared = 0
+    for trial in range(30):
+        n_items = int(rng.integers(60, 400))
+        popularity = rng.integers(0, 6, n_items).astype(np.float32)
+        weights = None
+        if kind != "popularity":
+            weights = sp.random(n_items, n_items, density=float(rng.choice([0.002, 0.02])),
+                                format="csr", random_state=rng, dtype=np.float32)
+            weights.data = np.round(weights.data, 1)  # equal weights: ties among entries
+            if kind == "sparse_signed":
+                weights.data -= 0.5
+        model = ItemItemModel([f"i{i}" for i in range(n_items)], popularity, weights, kind)
+        histories = sp.random(50, n_items, density=0.02, format="csr", random_state=rng,
+                              dtype=np.float32)
+        histories.data[:] = 1.0
+        k = int(rng.choice([1, 5, 10]))
+        scores = model.batch_scores(histories)
+        seen = histories.tocoo()
+        scores[seen.row, seen.col] = -np.inf
+        fast = sparse_top_k(model, histories, k)
+        if fast is not None:
+            assert np.array_equal(fast, top_k_per_row(scores, k)), trial
+            compared += 1
+    assert compared >= 20  # the rest were too small to gain: the dense path took them

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import insert, text
 
 from bento import train
-from bento.recsys.dataio import DataError, write_dataset
+from bento.recsys.dataio import PARQUET_INTERACTIONS, DataError, write_dataset
 from bento.spark_snapshot import jdbc_likes
 from gateway import export
 from gateway.settings import Settings
@@ -69,7 +69,7 @@ def test_parquet_and_jdbc_snapshots_give_the_matrix_of_the_csv_snapshot(
         reader.dispose()
     expected = train.load(tmp_path / "csv")
     assert counts["interactions"] == expected[0].user_items.nnz
-    assert len(list((tmp_path / "jdbc" / export.PARQUET_INTERACTIONS).glob("*.parquet"))) == 4
+    assert len(list((tmp_path / "jdbc" / PARQUET_INTERACTIONS).glob("*.parquet"))) == 4
     for name in ("parquet", "jdbc"):
         assert not (tmp_path / name / "interactions.csv").exists()
         assert_same_matrix(train.load(tmp_path / name, spark_engine), expected)
