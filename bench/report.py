@@ -117,17 +117,20 @@ Weights (ratings, play counts) are not used by any contender: the service scores
 ids, so training on binary presence matches what it sees at serving time.
 
 Contenders: popularity; **bento auto**, the trainer's default (`choose(..., "auto")`: EASE with
-EDLAE's popularity-scaled ridge, a popularity damping of its columns and, on catalogues of up to
-2,500 items, a Gram with each listener weighted n^-g (g from 0 to 0.75; heavy listeners do not
-dominate the co-occurrences), dense while the catalogue fits its 256 MiB budget, else over the
-4,096 most-liked items pruned to 200 neighbours each next to RP3beta and cosine item-kNN; then
-iALS (implicit's ALS, the listener folded in from the history; never more factors than items),
-then a blend of the best item-item model with iALS or with the runner-up item-item model; all
-chosen by validation NDCG@10 as above); a textbook reference EASE (l2 from 10..5000; skipped
-past 4,096 items: a dense inverse of 16,980 items is 2.3 GB and minutes per setting here);
-implicit 0.7.3's CPU ALS (2 threads, 15 iterations, factors/regularization/alpha from a
-grid; users folded in from their history with `recalculate_user`). Each row's `tune+fit` is the
-settings search plus the final fit; `peak RSS` is the whole worker process (data included).
+EDLAE's popularity-scaled ridge, a popularity damping of its columns and, up to 2,500 items and
+300,000 interactions, a Gram with each listener weighted n^-g (g from 0 to 0.75; heavy listeners
+do not dominate the co-occurrences), dense while the catalogue fits its 256 MiB budget, else
+over the 4,096 most-liked items pruned to 200 neighbours each next to RP3beta and cosine
+item-kNN; then iALS (implicit's ALS, the listener folded in from the history; regularization and
+confidence searched one at a time, then scaled together, since the good pairs lie on a diagonal;
+never more factors than items), then a blend of the best item-item model with iALS or with the
+runner-up item-item model; all chosen by validation NDCG@10 as above); a textbook reference EASE
+(l2 from 10..5000; skipped past 4,096 items: a dense inverse of 16,980 items is 2.3 GB and
+minutes per setting here); implicit 0.7.3's CPU ALS (2 threads, 15 iterations,
+factors/regularization/alpha from a grid, regularization 0.01 to 100 below 300,000 training
+interactions; users folded in from their history with `recalculate_user`). Each row's `tune+fit`
+is the settings search plus the final fit; `peak RSS` is the whole worker process (data
+included).
 
 Datasets are fetched once into `bench/.cache/` (gitignored): MovieLens-100K from the
 `recbole==1.2.1` wheel (`pip download`), the supermarket baskets from Debian's `weka` package

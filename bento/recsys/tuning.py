@@ -131,16 +131,20 @@ class Search:
 
     def line(self, name: str, base: dict, setting: str, values) -> dict:
         """Try `values` of one setting in order; stop after two in a row below the best."""
-        best_value, best_ndcg, worse = values[0], -1.0, 0
-        for value in values:
-            ndcg = self.score(name, {**base, setting: value})
+        return self.path(name, [{**base, setting: value} for value in values])
+
+    def path(self, name: str, candidates: list[dict]) -> dict:
+        """Try the settings in order; stop after two in a row below the best; the best."""
+        best, best_ndcg, worse = candidates[0], -1.0, 0
+        for params in candidates:
+            ndcg = self.score(name, params)
             if ndcg > best_ndcg:
-                best_value, best_ndcg, worse = value, ndcg, 0
+                best, best_ndcg, worse = params, ndcg, 0
             else:
                 worse += 1
                 if worse == 2:
                     break
-        return {**base, setting: best_value}
+        return best
 
 
 def finalists_of(family_best: dict[str, tuple[float, dict, dict]]
@@ -189,7 +193,20 @@ def search_ials(search: Search) -> None:
     params = {"factors": 64, "regularization": 1.0, "confidence": 10.0}
     params = search.line("ials", params, "confidence", (10.0, 3.0, 30.0, 1.5))
     params = search.line("ials", params, "regularization", (1.0, 10.0, 0.1, 100.0))
-    if not search.big:  # no more factors than items: past that they only cost time
+    if not search.big:
+        # The two trade off (divided by the confidence, the loss weighs the implicit zeros by
+        # 1/c and the ridge by reg/c), so the best pairs lie on a diagonal one-setting lines
+        # miss: move both together (a positive never weighs less than a zero), then each alone
+        # once more.
+        reg, confidence = params["regularization"], params["confidence"]
+        params = search.path("ials", [{**params, "regularization": reg * m,
+                                       "confidence": confidence * m} for m in (1, 3, 10, 1 / 3)
+                                      if confidence * m >= 1])
+        reg, confidence = params["regularization"], params["confidence"]
+        params = search.line("ials", params, "regularization", (reg, reg * 1.7, reg / 1.7))
+        params = search.line("ials", params, "confidence", (confidence, confidence * 1.7,
+                                                            max(1.0, confidence / 1.7)))
+        # no more factors than items: past that they only cost time
         factors = [f for f in (64, 128, 256) if f == 64 or f < len(search.item_ids)]
         search.line("ials", params, "factors", factors)
 

@@ -2,6 +2,8 @@
 the fast top-k, and the settings search (seconds in total)."""
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -134,6 +136,32 @@ def test_near_finalists_are_scored_again_on_a_second_fold_and_the_mean_decides()
     assert means[chosen] >= max(means.values()) * (1 - tuning.NDCG_TIE) - 1e-4
     # no more ials factors than items: 40 items stop the factor line at its first value
     assert not any("'factors': 128" in line for line in lines)
+
+
+def test_a_path_is_tried_in_order_until_two_in_a_row_fall_below_the_best():
+    search = tuning.Search(X, IDS, 10, 0, 100, lambda _: None)
+    ndcg = {1: 0.2, 2: 0.3, 3: 0.25, 4: 0.28, 5: 0.9}
+    tried = []
+    search.score = lambda name, params: tried.append(params["m"]) or ndcg[params["m"]]
+    assert search.path("ials", [{"m": m} for m in (1, 2, 3, 4, 5)]) == {"m": 2}
+    assert tried == [1, 2, 3, 4]
+
+
+def test_ials_search_moves_regularization_and_confidence_together():
+    """After one line each, both are scaled by 3 at once (the pairs that score alike lie on a
+    diagonal)."""
+    rng = np.random.default_rng(0)
+    taste = rng.integers(0, 4, 300)
+    likes = rng.random((300, 40)) < np.where(np.arange(40) % 4 == taste[:, None], 0.5, 0.03)
+    train, _ = holdout_split(sp.csr_matrix(likes.astype(np.float32)), seed=0)
+    lines = []
+    choose(train, [f"p{n}" for n in range(40)], "ials", seed=1, progress=lines.append)
+    tried = {(p["regularization"], p["confidence"]) for p in (
+        ast.literal_eval(line.split(" ", 2)[2].rsplit(": ndcg", 1)[0]) for line in lines
+        if line.startswith("[") and not line.startswith("[fold-2]"))}
+    lined = [(reg, confidence) for reg, confidence in tried
+             if reg in (1.0, 10.0, 0.1, 100.0) and confidence in (10.0, 3.0, 30.0, 1.5)]
+    assert any((3 * reg, 3 * confidence) in tried for reg, confidence in lined)
 
 
 def test_auto_search_is_seeded_and_goes_sparse_past_the_dense_limit(monkeypatch):
