@@ -4,10 +4,12 @@
 - itemknn: cosine similarity between item columns, read off the sparse Gram matrix that
   `stats` sums (in this process or on Spark), pruned to the top neighbours.
 - ease: Steck's closed-form linear item-item model, with EDLAE's popularity-scaled ridge
-  (`dropout` > 0, Steck 2020) which keeps popular items from dominating. Dense over the
-  catalogue while it fits the memory budget; past it, dense over the `max_items` most popular
-  items (the ones with enough support), each row pruned to its top neighbours and stored sparse,
-  the tail left to a sparse model or ials in a blend.
+  (`dropout` > 0, Steck 2020) which keeps popular items from dominating, optionally on a
+  user-weighted Gram (`user_exponent` > 0: a listener of n items counts n^-g, so heavy
+  listeners do not dominate the co-occurrences; Park et al. 2025's user normalisation).
+  Dense over the catalogue while it fits the memory budget; past it, dense over the
+  `max_items` most popular items (the ones with enough support), each row pruned to its top
+  neighbours and stored sparse, the tail left to a sparse model or ials in a blend.
 - rp3beta: random walk item -> user -> item with popularity damping; sparse, for large catalogues.
 - ials: implicit-feedback matrix factorisation; the listener's vector is folded in at serve time.
 - blend: an item-item model (`base`) mixed with ials or a second item-item model (`partner`),
@@ -138,10 +140,13 @@ def ease_head(user_items: sp.csr_matrix, max_items: int) -> np.ndarray | None:
     return np.sort(np.argsort(-popularity, kind="stable")[:max_items])
 
 
-def head_gram(user_items: sp.csr_matrix, head: np.ndarray,
+def head_gram(user_items: sp.csr_matrix, head: np.ndarray, user_exponent: float = 0.0,
               cache: GramCache | None = None) -> sp.csr_matrix:
     """The Gram's head x head block: sliced from the cached whole Gram if there is one, else
-    X_h' X_h over the head's columns alone (the same entries, at a fraction of the cost)."""
+    X_h' X_h over the head's columns alone (the same entries, at a fraction of the cost).
+    User-weighted, it is sliced from the whole Gram: n_u counts all of a listener's items."""
+    if user_exponent:
+        return sparse_gram(user_items, user_exponent, cache)[head][:, head]
     cached = cache is not None and cache.user_items is user_items
     if cached and 0.0 in cache:
         return cache[0.0][head][:, head]
@@ -154,10 +159,22 @@ def head_gram(user_items: sp.csr_matrix, head: np.ndarray,
     return gram
 
 
+def user_weighted_l2(user_items: sp.csr_matrix, l2: float, user_exponent: float) -> float:
+    """`l2` in the units of the unweighted Gram: times mean diag(G_g) / mean diag(G_0), where
+    trace(G_g) = sum over users of n_u^(1 - g), so one l2 grid fits every exponent."""
+    if not user_exponent:
+        return l2
+    per_user = np.diff(user_items.tocsr().indptr).astype(np.float64)
+    per_user = per_user[per_user > 0]
+    return l2 * float(np.power(per_user, 1.0 - user_exponent).sum() / max(per_user.sum(), 1.0))
+
+
 def ease_weights(user_items: sp.csr_matrix, l2: float, dropout: float,
-                 cache: GramCache | None = None, head: np.ndarray | None = None) -> np.ndarray:
+                 cache: GramCache | None = None, head: np.ndarray | None = None,
+                 user_exponent: float = 0.0) -> np.ndarray:
     """B = I - P diagMat(1 / diag(P)), P = (G + l2 I + dropout / (1 - dropout) diagMat(G))^-1,
-    diagonal forced to zero, over the `head` items only if given (head x head).
+    diagonal forced to zero, over the `head` items only if given (head x head); G is the Gram
+    with users weighted n_u^-user_exponent, l2 rescaled to its units (`user_weighted_l2`).
     dropout = 0 is plain EASE; above it is EDLAE."""
     n_items = user_items.shape[1] if head is None else head.size
     if n_items > EASE_MAX_ITEMS:
@@ -165,14 +182,15 @@ def ease_weights(user_items: sp.csr_matrix, l2: float, dropout: float,
                          f"{EASE_MAX_ITEMS} items fit the memory budget")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    key = ("ease", l2, dropout, n_items)
+    key = ("ease", l2, dropout, n_items, user_exponent)
     if cache is not None and cache.user_items is user_items and key in cache:
         return cache[key]
-    gram = sparse_gram(user_items, 0.0, cache) if head is None else \
-        head_gram(user_items, head, cache)
+    gram = sparse_gram(user_items, user_exponent, cache) if head is None else \
+        head_gram(user_items, head, user_exponent, cache)
     gram = gram.toarray().astype(np.float64)
     diagonal = np.diag_indices(n_items)
-    gram[diagonal] += l2 + dropout / (1.0 - dropout) * gram[diagonal]
+    gram[diagonal] += user_weighted_l2(user_items, l2, user_exponent) \
+        + dropout / (1.0 - dropout) * gram[diagonal]
     precision = np.linalg.inv(gram)
     weights = precision / -np.diag(precision)
     weights[diagonal] = 0.0
@@ -185,22 +203,23 @@ def ease_weights(user_items: sp.csr_matrix, l2: float, dropout: float,
 
 
 def fit_ease(user_items: sp.csr_matrix, item_ids: list[str], l2: float = 500.0,
-             dropout: float = 0.0, beta: float = 0.0, max_items: int = EASE_MAX_ITEMS,
-             neighbours: int = EASE_HEAD_NEIGHBOURS,
+             dropout: float = 0.0, beta: float = 0.0, user_exponent: float = 0.0,
+             max_items: int = EASE_MAX_ITEMS, neighbours: int = EASE_HEAD_NEIGHBOURS,
              cache: GramCache | None = None) -> ItemItemModel:
     """EASE/EDLAE; `beta` > 0 divides column j by pop(j)^beta, so a popular item needs more
-    evidence to be recommended (more of the catalogue gets recommended). Over more than
-    `max_items` items: EASE on the head, `neighbours` per row kept, sparse."""
+    evidence to be recommended (more of the catalogue gets recommended); `user_exponent` > 0
+    weighs listeners by n_u^-user_exponent. Over more than `max_items` items: EASE on the
+    head, `neighbours` per row kept, sparse."""
     head = ease_head(user_items, min(max_items, EASE_MAX_ITEMS))
-    weights = ease_weights(user_items, l2, dropout, cache, head)
+    weights = ease_weights(user_items, l2, dropout, cache, head, user_exponent)
     popularity = item_popularity(user_items)
     if beta:
         column_popularity = popularity if head is None else popularity[head]
         weights = weights * np.power(np.maximum(column_popularity, 1.0), -beta,
                                      dtype=np.float32)
     params = {"l2": l2}
-    params.update({name: value for name, value in (("dropout", dropout), ("beta", beta))
-                   if value})
+    params.update({name: value for name, value in (("dropout", dropout), ("beta", beta),
+                                                   ("user_exponent", user_exponent)) if value})
     if head is not None:
         weights = embed_pruned(weights, head, neighbours, user_items.shape[1])
         params.update(max_items=int(head.size), neighbours=neighbours)

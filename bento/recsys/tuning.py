@@ -3,6 +3,9 @@
 The test part is never looked at here, so the same command does well on unseen data. The search
 is a coordinate search (one setting at a time, stopping once a setting keeps getting worse), on
 one cached Gram matrix, and it shrinks with the data: fewer dense inverses on big catalogues.
+One validation fold is noisy where the models are close: the finalists (each family's best,
+within `FINALIST_WITHIN` of the top) are scored again on a second fold carved with another
+seed, and the best mean over both folds wins (on big data one fold is large enough).
 """
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from bento.recsys.evaluation import evaluate, holdout_split
 
 # Within this relative NDCG of the best, prefer the candidate that covers more of the catalogue.
 NDCG_TIE = 0.002
+# Up to this many family bests within this relative NDCG of the top go to a second fold.
+FINALIST_WITHIN = 0.01
+MAX_FINALISTS = 3
 EASE_L2 = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
 DENSE_INVERSES_CHEAP_BELOW = 2500
 # Past this many training interactions, validate on fewer users and try fewer settings.
@@ -29,6 +35,20 @@ class Choice:
     algorithm: str
     params: dict
     validation: dict[str, float]
+
+
+@dataclass
+class Fold:
+    """A validation holdout of the training part and the Grams of what is left to fit on."""
+
+    fit_part: sp.csr_matrix
+    validation: sp.csr_matrix
+    cache: GramCache
+
+    @classmethod
+    def carve(cls, train: sp.csr_matrix, seed: int) -> "Fold":
+        fit_part, validation = holdout_split(train, seed=seed)
+        return cls(fit_part, validation, GramCache(fit_part))
 
 
 def better(metrics: dict[str, float], best: Choice | None) -> bool:
@@ -47,16 +67,16 @@ class Search:
     def __init__(self, train: sp.csr_matrix, item_ids: list[str], k: int, seed: int,
                  max_users: int, progress: Callable[[str], None],
                  time_budget: float | None = None):
-        self.fit_part, self.validation = holdout_split(train, seed=seed + 1)
-        self.cache = GramCache(self.fit_part)
-        self.big = self.fit_part.nnz > BIG_DATA_NNZ
+        self.train = train
+        self.fold = Fold.carve(train, seed + 1)
+        self.big = self.fold.fit_part.nnz > BIG_DATA_NNZ
         if self.big:
             max_users = min(max_users, BIG_DATA_VALIDATION_USERS)
         self.item_ids, self.k, self.seed, self.max_users = item_ids, k, seed, max_users
         self.progress = progress
         self.best: Choice | None = None
         self.scores: dict[str, float] = {}
-        self.family_best: dict[str, tuple[float, dict]] = {}
+        self.family_best: dict[str, tuple[float, dict, dict]] = {}  # ndcg, params, metrics
         self.deadline = None if time_budget is None else time.monotonic() + time_budget
 
     def out_of_time(self) -> bool:
@@ -69,37 +89,74 @@ class Search:
             if self.out_of_time() and self.best is not None:
                 self.progress(f"time budget spent: skipping {name} {params}")
                 return -1.0
-            self.scores[key] = self.evaluate(name, params)
+            metrics = self.evaluate(self.fold, name, params, f"[{len(self.scores) + 1}]")
+            self.scores[key] = metrics["ndcg"]
+            if better(metrics, self.best):
+                self.best = Choice(name, dict(params), metrics)
             if self.deadline is not None:
                 left = max(0.0, self.deadline - time.monotonic())
                 self.progress(f"    time budget left: {left:.0f}s")
-            if self.scores[key] > self.family_best.get(name, (-1.0, {}))[0]:
-                self.family_best[name] = (self.scores[key], dict(params))
+            if self.scores[key] > self.family_best.get(name, (-1.0,))[0]:
+                self.family_best[name] = (self.scores[key], dict(params), metrics)
         return self.scores[key]
 
-    def evaluate(self, name: str, params: dict) -> float:
-        model = fit(name, self.fit_part, self.item_ids, params, cache=self.cache)
-        metrics = evaluate(model, self.fit_part, self.validation, self.k,
+    def evaluate(self, fold: Fold, name: str, params: dict, label: str) -> dict[str, float]:
+        model = fit(name, fold.fit_part, self.item_ids, params, cache=fold.cache)
+        metrics = evaluate(model, fold.fit_part, fold.validation, self.k,
                            max_users=self.max_users, seed=self.seed)
-        self.progress(f"[{len(self.scores) + 1}] {name} {params}: "
+        self.progress(f"{label} {name} {params}: "
                       f"ndcg@{self.k}={metrics['ndcg']:.4f} "
                       f"coverage@{self.k}={metrics['coverage']:.3f}")
-        if better(metrics, self.best):
-            self.best = Choice(name, dict(params), metrics)
-        return metrics["ndcg"]
+        return metrics
+
+    def confirm(self) -> Choice | None:
+        """The finalists scored on a second fold; the best mean NDCG (near-ties: coverage)
+        over both folds. Skipped on big data, past the time budget, or with one finalist."""
+        finalists = finalists_of(self.family_best)
+        if self.big or len(finalists) < 2 or self.out_of_time():
+            return self.best
+        self.progress(f"second validation fold for {', '.join(n for n, _, _ in finalists)}")
+        self.fold = Fold.carve(self.train, self.seed + 2)  # the first fold's Grams are freed
+        best = None
+        for name, params, first in finalists:
+            if self.out_of_time():
+                self.progress("time budget spent: keeping the first fold's choice")
+                return self.best
+            second = self.evaluate(self.fold, name, params, "[fold-2]")
+            mean = {metric: (first[metric] + second[metric]) / 2
+                    for metric in ("recall", "ndcg", "precision", "coverage")}
+            if better(mean, best):
+                best = Choice(name, dict(params), mean)
+        return best
 
     def line(self, name: str, base: dict, setting: str, values) -> dict:
         """Try `values` of one setting in order; stop after two in a row below the best."""
-        best_value, best_ndcg, worse = values[0], -1.0, 0
-        for value in values:
-            ndcg = self.score(name, {**base, setting: value})
+        return self.path(name, [{**base, setting: value} for value in values])
+
+    def path(self, name: str, candidates: list[dict]) -> dict:
+        """Try the settings in order; stop after two in a row below the best; the best."""
+        best, best_ndcg, worse = candidates[0], -1.0, 0
+        for params in candidates:
+            ndcg = self.score(name, params)
             if ndcg > best_ndcg:
-                best_value, best_ndcg, worse = value, ndcg, 0
+                best, best_ndcg, worse = params, ndcg, 0
             else:
                 worse += 1
                 if worse == 2:
                     break
-        return {**base, setting: best_value}
+        return best
+
+
+def finalists_of(family_best: dict[str, tuple[float, dict, dict]]
+                 ) -> list[tuple[str, dict, dict]]:
+    """(name, params, first-fold metrics) of the family bests within FINALIST_WITHIN of the
+    top NDCG, best first, at most MAX_FINALISTS."""
+    ranked = sorted(family_best.items(), key=lambda entry: -entry[1][0])
+    if not ranked:
+        return []
+    top = ranked[0][1][0]
+    return [(name, params, metrics) for name, (ndcg, params, metrics) in ranked
+            if ndcg >= top * (1 - FINALIST_WITHIN)][:MAX_FINALISTS]
 
 
 def search_ease(search: Search) -> None:
@@ -113,6 +170,8 @@ def search_ease(search: Search) -> None:
     params = search.line("ease", params, "beta", (0.0, 0.1, 0.2, 0.3))
     if cheap:
         params = search.line("ease", params, "dropout", (0.0, 0.1, 0.25, 0.5))
+    if cheap and not search.big:  # each exponent is one more Gram over all interactions
+        params = search.line("ease", params, "user_exponent", (0.0, 0.25, 0.5, 0.75))
     l2 = params["l2"]
     search.line("ease", params, "l2", (l2, l2 / 1.8, l2 * 1.8))
 
@@ -135,13 +194,27 @@ def search_ials(search: Search) -> None:
     params = search.line("ials", params, "confidence", (10.0, 3.0, 30.0, 1.5))
     params = search.line("ials", params, "regularization", (1.0, 10.0, 0.1, 100.0))
     if not search.big:
-        search.line("ials", params, "factors", (64, 128, 256))
+        # The two trade off (divided by the confidence, the loss weighs the implicit zeros by
+        # 1/c and the ridge by reg/c), so the best pairs lie on a diagonal one-setting lines
+        # miss: move both together (a positive never weighs less than a zero), then each alone
+        # once more.
+        reg, confidence = params["regularization"], params["confidence"]
+        params = search.path("ials", [{**params, "regularization": reg * m,
+                                       "confidence": confidence * m} for m in (1, 3, 10, 1 / 3)
+                                      if confidence * m >= 1])
+        reg, confidence = params["regularization"], params["confidence"]
+        params = search.line("ials", params, "regularization", (reg, reg * 1.7, reg / 1.7))
+        params = search.line("ials", params, "confidence", (confidence, confidence * 1.7,
+                                                            max(1.0, confidence / 1.7)))
+        # no more factors than items: past that they only cost time
+        factors = [f for f in (64, 128, 256) if f == 64 or f < len(search.item_ids)]
+        search.line("ials", params, "factors", factors)
 
 
 def search_blend(search: Search) -> None:
     """The best item-item model mixed with the best ials, and with the runner-up item-item
     model (a pruned EASE head and a sparse model for the tail), for those that were tried."""
-    item_item = sorted(((ndcg, name, params) for name, (ndcg, params)
+    item_item = sorted(((ndcg, name, params) for name, (ndcg, params, _)
                         in search.family_best.items() if name in ("ease", "rp3beta", "itemknn")),
                        key=lambda entry: -entry[0])
     if not item_item:
@@ -179,4 +252,4 @@ def choose(train: sp.csr_matrix, item_ids: list[str], algorithm: str = "auto", k
     search = Search(train, item_ids, k, seed, max_users, progress, time_budget)
     for name in candidate_algorithms(algorithm, len(item_ids)):
         SEARCHES[name](search)
-    return search.best
+    return search.confirm()

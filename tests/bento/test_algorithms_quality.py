@@ -2,6 +2,8 @@
 the fast top-k, and the settings search (seconds in total)."""
 from __future__ import annotations
 
+import ast
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -95,6 +97,71 @@ def test_near_ties_prefer_coverage_and_clear_wins_prefer_ndcg():
     assert not better({"ndcg": 0.2999, "coverage": 0.1}, best)
     assert not better({"ndcg": 0.290, "coverage": 0.9}, best)
     assert better({"ndcg": 0.310, "coverage": 0.1}, best)
+
+
+def test_finalists_are_the_family_bests_near_the_top_best_first():
+    # Top 0.302: within 1% means NDCG >= 0.29898; four qualify, the best three go on.
+    family_best = {"ease": (0.300, {"l2": 1.0}, {}), "ials": (0.2995, {"factors": 8}, {}),
+                   "blend": (0.302, {"blend": 0.3}, {}), "rp3beta": (0.2990, {}, {}),
+                   "itemknn": (0.2988, {}, {})}
+    assert [name for name, _, _ in tuning.finalists_of(family_best)] == \
+        ["blend", "ease", "ials"]
+    assert tuning.finalists_of({"ease": (0.3, {"l2": 1.0}, {"ndcg": 0.3})}) == \
+        [("ease", {"l2": 1.0}, {"ndcg": 0.3})]
+    assert tuning.finalists_of({}) == []
+
+
+def scored(lines: list[str], second_fold: bool) -> dict[str, float]:
+    """NDCG by 'name params' from the search's progress lines of the first or second fold."""
+    found = {}
+    for line in lines:
+        if line.startswith("[") and line.startswith("[fold-2]") == second_fold:
+            candidate, ndcg = line.split(maxsplit=1)[1].rsplit(": ndcg@10=", 1)
+            found[candidate] = float(ndcg.split()[0])
+    return found
+
+
+def test_near_finalists_are_scored_again_on_a_second_fold_and_the_mean_decides():
+    rng = np.random.default_rng(0)
+    taste = rng.integers(0, 4, 300)
+    likes = rng.random((300, 40)) < np.where(np.arange(40) % 4 == taste[:, None], 0.5, 0.03)
+    train, _ = holdout_split(sp.csr_matrix(likes.astype(np.float32)), seed=0)
+    lines = []
+    choice = choose(train, [f"p{n}" for n in range(40)], seed=1, progress=lines.append)
+    first, second = scored(lines, False), scored(lines, True)
+    assert len(second) >= 2 and set(second) <= set(first)
+    means = {candidate: (first[candidate] + ndcg) / 2 for candidate, ndcg in second.items()}
+    chosen = f"{choice.algorithm} {choice.params}"
+    assert choice.validation["ndcg"] == pytest.approx(means[chosen], abs=1e-4)
+    assert means[chosen] >= max(means.values()) * (1 - tuning.NDCG_TIE) - 1e-4
+    # no more ials factors than items: 40 items stop the factor line at its first value
+    assert not any("'factors': 128" in line for line in lines)
+
+
+def test_a_path_is_tried_in_order_until_two_in_a_row_fall_below_the_best():
+    search = tuning.Search(X, IDS, 10, 0, 100, lambda _: None)
+    ndcg = {1: 0.2, 2: 0.3, 3: 0.25, 4: 0.28, 5: 0.9}
+    tried = []
+    search.score = lambda name, params: tried.append(params["m"]) or ndcg[params["m"]]
+    assert search.path("ials", [{"m": m} for m in (1, 2, 3, 4, 5)]) == {"m": 2}
+    assert tried == [1, 2, 3, 4]
+
+
+def test_ials_search_moves_regularization_and_confidence_together():
+    """After one line each, both are scaled by 3 at once (the pairs that score alike lie on a
+    diagonal)."""
+    rng = np.random.default_rng(0)
+    taste = rng.integers(0, 4, 300)
+    likes = rng.random((300, 40)) < np.where(np.arange(40) % 4 == taste[:, None], 0.5, 0.03)
+    train, _ = holdout_split(sp.csr_matrix(likes.astype(np.float32)), seed=0)
+    lines = []
+    choose(train, [f"p{n}" for n in range(40)], "ials", seed=1, progress=lines.append)
+    tried = {(p["regularization"], p["confidence"]) for p in (
+        ast.literal_eval(line.split(" ", 2)[2].rsplit(": ndcg", 1)[0]) for line in lines
+        if line.startswith("[") and not line.startswith("[fold-2]"))}
+    lined = [(reg, confidence) for reg, confidence in tried
+             if reg in (1.0, 10.0, 0.1, 100.0) and confidence in (10.0, 3.0, 30.0, 1.5)]
+    assert any((3 * reg, 3 * confidence) in tried for reg, confidence in lined)
 
 
 def test_auto_search_is_seeded_and_goes_sparse_past_the_dense_limit(monkeypatch):

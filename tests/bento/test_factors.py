@@ -69,9 +69,11 @@ def test_fold_in_equals_implicits_recalculate_user():
     assert mine == pytest.approx(theirs, abs=2e-3)
 
 
-@pytest.mark.parametrize("blend", [None, 0.4])
-def test_serve_path_equals_a_dense_computation(blend):
-    """scores, batch scores, recommend and per-history contributions against np.linalg.solve."""
+@pytest.mark.parametrize("blend, item_item",
+                         [(None, None), (0.4, "sparse"), (0.4, "user-weighted ease")])
+def test_serve_path_equals_a_dense_computation(blend, item_item):
+    """scores, batch scores, recommend and per-history contributions against np.linalg.solve;
+    the item-item part random sparse or a dense EASE fitted on a user-weighted Gram."""
     rng = np.random.default_rng(7)
     for trial in range(25):
         n_items, n_factors = int(rng.integers(5, 60)), int(rng.integers(1, 9))
@@ -79,9 +81,15 @@ def test_serve_path_equals_a_dense_computation(blend):
         reg, confidence = float(rng.uniform(0.01, 5)), float(rng.uniform(1, 20))
         params = {"regularization": reg, "confidence": confidence}
         weights = None
-        if blend is not None:
+        if item_item == "sparse":
             weights = sp.random(n_items, n_items, density=0.2, format="csr",
                                 random_state=rng, dtype=np.float32)
+        elif item_item is not None:
+            likes = sp.csr_matrix((rng.random((40, n_items)) < 0.3).astype(np.float32))
+            weights = fit("ease", likes, [f"i{i}" for i in range(n_items)],
+                          {"l2": float(rng.uniform(0.5, 20)), "dropout": 0.25, "beta": 0.1,
+                           "user_exponent": float(rng.uniform(0.1, 1))}).weights
+        if blend is not None:
             params["blend"] = blend
         model = factor_model(factors, params, weights)
         history = rng.choice(n_items, int(rng.integers(1, min(8, n_items - 1))), replace=False)
@@ -90,7 +98,8 @@ def test_serve_path_equals_a_dense_computation(blend):
         listener = np.linalg.solve(system, confidence * y[history].sum(axis=0))
         expected = y @ listener
         if blend is not None:
-            expected = (1 - blend) * weights.toarray()[history].sum(axis=0) + blend * expected
+            dense = weights.toarray() if sp.issparse(weights) else weights.astype(np.float64)
+            expected = (1 - blend) * dense[history].sum(axis=0) + blend * expected
         scores = model.scores(history)
         assert scores == pytest.approx(expected, abs=1e-3 * (1 + np.abs(expected).max()))
         row = np.zeros((1, n_items), dtype=np.float32)
@@ -161,6 +170,10 @@ def test_ease_head_gram_is_the_whole_grams_block_with_or_without_a_cache():
             algorithms.sparse_gram(likes, 0.0, cache)
         assert np.array_equal(fit("ease", likes, ids, params, cache).weights.toarray(), plain)
         assert ("head gram", 12) in cache or warm
+    # User-weighted, n_u counts every item of a listener, not only the head's.
+    weighted = algorithms.sparse_gram(likes, 0.5)[head][:, head].toarray()
+    assert np.array_equal(algorithms.head_gram(likes, head, 0.5).toarray(), weighted)
+    assert not np.allclose(algorithms.sparse_gram(likes[:, head], 0.5).toarray(), weighted)
 
 
 def test_time_budget_stops_the_search_after_the_first_candidate():

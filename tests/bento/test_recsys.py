@@ -73,6 +73,26 @@ def test_ease_solves_its_normal_equations_with_zero_diagonal():
     assert weights[2].tolist() == pytest.approx([0, 6 / 11, 0], abs=1e-6)
 
 
+def test_ease_on_a_user_weighted_gram_by_hand():
+    # user_exponent 1: u0..u3 have 2, 3, 2, 1 items, so they count 1/2, 1/3, 1/2, 1 in
+    # G_w = [[11/6, 5/6, 1/3], [5/6, 4/3, 5/6], [1/3, 5/6, 5/6]]; l2 = 2 in unweighted units
+    # is 2 * (4 users / 8 items) = 1 here. 6 (G_w + I) = [[17,5,2],[5,14,5],[2,5,11]], whose
+    # inverse is [[129,-45,-3],[-45,183,-75],[-3,-75,213]] / 1962; B[i, j] = -P[i, j] / P[j, j].
+    model = fit("ease", X, ITEMS, {"l2": 2.0, "user_exponent": 1.0})
+    assert model.params == {"l2": 2.0, "user_exponent": 1.0}
+    assert model.weights == pytest.approx(
+        np.array([[0, 15 / 61, 1 / 71], [15 / 43, 0, 25 / 71], [1 / 43, 25 / 61, 0]]), abs=1e-6)
+    items, scores = model.recommend(np.array([0]), 2)
+    assert ids(model, items) == ["b", "c"]
+    assert scores.tolist() == pytest.approx([15 / 61, 1 / 71], abs=1e-5)
+    items, scores = model.recommend(np.array([0, 1]), 3)
+    assert ids(model, items) == ["c"] and scores[0] == pytest.approx(26 / 71, abs=1e-5)
+    assert [ids(model, why) for why in model.explain(np.array([0, 1]), items)] == [["b", "a"]]
+    # Exponent 0 is plain EASE, whatever the scaling.
+    assert fit("ease", X, ITEMS, {"l2": 1.0, "user_exponent": 0.0}).weights == \
+        pytest.approx(fit("ease", X, ITEMS, {"l2": 1.0}).weights)
+
+
 def test_rp3beta_random_walk_with_popularity_damping():
     model = fit("rp3beta", X, ITEMS, {"alpha": 1.0, "beta": 0.5, "neighbours": 2})
     row_a = model.weights.toarray()[0]
