@@ -24,6 +24,7 @@ import numpy as np
 import scipy
 import sklearn
 
+from bento.content import item_vectors
 from bento.memory import fit_warning
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
@@ -33,6 +34,7 @@ from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
+from bento.signals import Signals, choose_signals, like_times
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 # (matrix, dataset) -> (train part, held-out part), binary user x item matrices
@@ -88,10 +90,26 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--metrics-out", type=Path, help="also write the metrics as JSON here")
     parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
                         help="seconds of settings search; no new candidate starts after it")
+    parser.add_argument("--recency-half-life-days", default="auto", type=half_life_arg,
+                        help="auto: try a few half-lives on a time-ordered validation split; "
+                             "DAYS: try only that one; off: never weigh likes by age")
     args = parser.parse_args(argv)
     if not 1 <= args.k <= 100:
         parser.error("--k must be between 1 and 100")
     return args
+
+
+def half_life_arg(value: str) -> float | bool | None:
+    """auto -> None (validate a few), off -> False, a positive number of days."""
+    if value in ("auto", "off"):
+        return None if value == "auto" else False
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not auto, off or a number") from None
+    if not days > 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} must be a positive number of days")
+    return days
 
 
 @dataclass
@@ -107,6 +125,7 @@ class Training:
     counts: dict[str, int]
     fingerprint: str
     data_until: float | None          # the newest like's unix time: later likes are unseen
+    signals: Signals                  # content and recency: on or off, and why
 
 
 def random_holdout(seed: int) -> Split:
@@ -135,19 +154,23 @@ def summing_engine(name: str):
 
 def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
           with_eval: bool = True, split: Split | None = None,
-          time_budget: float = DEFAULT_TIME_BUDGET, engine: str = "local") -> Training:
-    """Load, choose settings, evaluate against popularity on a holdout (`split`, default
+          time_budget: float = DEFAULT_TIME_BUDGET, engine: str = "local",
+          half_life_days: float | bool | None = None) -> Training:
+    """Load, choose settings and signals (bento.signals; `half_life_days` as
+    --recency-half-life-days), evaluate against popularity on a holdout (`split`, default
     `random_holdout(seed)`), fit on all; the listener statistics summed by `engine`."""
     if engine == "local":
         warning = fit_warning(Path(data_dir), EASE_MAX_ITEMS)
         if warning:
             log(f"warning: {warning}")
     with summing_engine(engine):
-        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget)
+        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget,
+                          half_life_days)
 
 
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
-               split: Split | None, time_budget: float) -> Training:
+               split: Split | None, time_budget: float,
+               half_life_days: float | bool | None = None) -> Training:
     started = time.perf_counter()
     log(f"loading {data_dir} ...")
     dataset = load_dataset(data_dir)
@@ -161,30 +184,41 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
 
     metrics: dict[str, dict] = {}
     holdout = None
+    vectors = item_vectors(matrix.item_ids, {
+        p.id: {"name": p.name, "description": p.description, "tags": p.tags}
+        for p in dataset.playlists.values()})
+    times = like_times(dataset, matrix)
     if not with_eval:
         choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log,
                         time_budget=time_budget)
+        signals = choose_signals(user_items, times, matrix.item_ids, vectors, choice.algorithm,
+                                 choice.params, k, seed, half_life_days, log)
     else:
         holdout = train_part, test = (split or random_holdout(seed))(matrix, dataset)
         log("choosing settings on a validation split of the training part ...")
         choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
                         time_budget=time_budget)
+        signals = choose_signals(train_part, times, matrix.item_ids, vectors, choice.algorithm,
+                                 choice.params, k, seed, half_life_days, log)
         log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train_part, matrix.item_ids, params)
+            if label == "model":
+                candidate = signals.apply(candidate, vectors, train_part, seed)
             metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed,
                                            progress=f"evaluating {label}")
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
                      "popularity (baseline)": metrics["popularity"]}, k)
 
     log(f"fitting {choice.algorithm} on all data ...")
-    model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
+    model = signals.apply(fit(choice.algorithm, user_items, matrix.item_ids, choice.params),
+                          vectors, user_items, seed)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in dataset.playlists.values()}
     stamps = [stamp for stamp in dataset.timestamps if stamp is not None]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,
                     {"users": n_users, "playlists": n_items, "interactions": len(dataset)},
-                    fingerprint(data_dir), max(stamps) if stamps else None)
+                    fingerprint(data_dir), max(stamps) if stamps else None, signals)
 
 
 def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
@@ -197,7 +231,8 @@ def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
 def run(args: argparse.Namespace) -> str:
     started = time.perf_counter()
     training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval,
-                     time_budget=args.time_budget, engine=args.engine)
+                     time_budget=args.time_budget, engine=args.engine,
+                     half_life_days=args.recency_half_life_days)
     tag = save_to_store(args.model_name, args.k, args.seed, training)
     if args.metrics_out:
         write_metrics(args.metrics_out, tag, args.k, training)
@@ -222,8 +257,9 @@ def save_to_store(model_name: str, k: int, seed: int, training: Training) -> str
     metadata = {
         "algorithm": model.algorithm,
         "parameters": model.params,
-        # Binary presence only: plays and timestamps are not used (not validated as a gain yet).
-        "signals": {"interaction_weights": False, "recency": False},
+        # Binary presence (plays are not used); content and recency where validation showed a
+        # gain, each with the figures that decided it (bento.signals).
+        "signals": training.signals.metadata(),
         "metrics": training.metrics.get("model", {}),
         "baseline_metrics": training.metrics.get("popularity", {}),
         "counts": training.counts,

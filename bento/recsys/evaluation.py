@@ -59,13 +59,15 @@ def top_k_per_row(scores: np.ndarray, k: int) -> np.ndarray:
 
 def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10,
              batch_users: int = 2048, max_users: int | None = None,
-             seed: int = 0, progress: str | None = None) -> dict[str, float]:
+             seed: int = 0, progress: str | None = None,
+             weighted: sp.csr_matrix | None = None) -> dict[str, float]:
     """Mean Recall/NDCG/Precision@K over users with held-out items, plus coverage@K;
-    `progress`: a label for a progress bar with an ETA on stderr (tqdm)."""
+    `progress`: a label for a progress bar with an ETA on stderr (tqdm); `weighted`: the train
+    histories with a weight per entry (recency) to score instead of the binary ones."""
     users = np.flatnonzero(np.diff(test.indptr))
     if max_users is not None and users.size > max_users:
         users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
-    history = binarize(train)
+    history = binarize(train) if weighted is None else weighted
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(discounts)
     totals = {"recall": 0.0, "ndcg": 0.0, "precision": 0.0}

@@ -1,0 +1,303 @@
+"""Signals beyond binary likes, each switched on only where the trainer's validation shows a gain
+for the model it chose (issue 16, parts 3 and 6); both reports land in the model's metadata
+`signals`, on or off with the figures that decided it.
+
+- content (new playlists get found): a random 10% of the liked items lose every interaction,
+  the chosen model is fitted on the rest (less a per-user holdout of the warm items), and a grid
+  of (strength, shrink) is scored on both holdouts: Recall@K over the hidden "cold" items, and
+  NDCG@K on the warm holdout. On: the best cold recall among settings that keep warm NDCG
+  within WARM_TOLERANCE of the model without content, if it beats that model's cold recall.
+- recency (recent likes weigh more): each listener's newest 20% of likes are held out, the model
+  is fitted on the older ones, and the histories are scored with a few half-lives against the
+  unweighted history. On: the best NDCG@K if it beats unweighted by MIN_GAIN.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from bento.recsys.algorithms import fit, item_popularity
+from bento.recsys.dataio import Dataset
+from bento.recsys.evaluation import evaluate, holdout_split
+from bento.recsys.matrix import InteractionMatrix
+from bento.recsys.model import DAY_SECONDS, ItemItemModel, recency_weights
+
+COLD_SHARE = 0.1
+# Tried in order, per shrink, until warm NDCG falls below its floor (it only falls further).
+CONTENT_STRENGTHS = (0.25, 0.3, 0.36, 0.43, 0.52, 0.62, 0.75, 0.9, 1.07, 1.3, 1.55, 1.86)
+CONTENT_SHRINKS = (0.1, 1.0, 10.0)
+WARM_TOLERANCE = 0.01    # relative warm NDCG@K the content signal may cost
+MIN_GAIN = 0.01          # relative gain a signal must show on validation to be switched on
+HALF_LIFE_FACTORS = (0.25, 1.0, 4.0)  # times the median age of a like in the histories
+VALIDATION_USERS = 2000
+SCALE_USERS = 300
+
+
+def part(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
+    """The entries of `matrix` where `mask` (one flag per stored entry) holds."""
+    coo = matrix.tocoo()
+    return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
+
+
+def with_content(model: ItemItemModel, vectors: sp.csr_matrix, strength: float,
+                 shrink: float | None, histories: sp.csr_matrix, seed: int = 0,
+                 ) -> ItemItemModel:
+    """`model` plus content at `strength` (relative to the model's own score scale, measured on
+    `histories`) and `shrink`."""
+    scale = score_scale(model, vectors, histories, seed)
+    return dataclasses.replace(model, content=vectors, signals={
+        **model.signals, "content": {"strength": strength, "shrink": shrink, "scale": scale}})
+
+
+def content_only(model: ItemItemModel, vectors: sp.csr_matrix) -> ItemItemModel:
+    """Content alone (summed cosine with the history), on `model`'s items and popularity."""
+    return ItemItemModel(model.item_ids, model.popularity, content=vectors, algorithm="content",
+                         signals={"content": {"strength": 1.0, "shrink": None, "scale": 1.0}})
+
+
+def best_scores(model: ItemItemModel, histories: sp.csr_matrix) -> float:
+    """The median over `histories` of the best score of an item not in the history."""
+    scores = model.batch_scores(histories)
+    seen = histories.tocoo()
+    scores[seen.row, seen.col] = -np.inf
+    return float(np.median(scores.max(axis=1)))
+
+
+def score_scale(model: ItemItemModel, vectors: sp.csr_matrix, histories: sp.csr_matrix,
+                seed: int = 0) -> float:
+    """Collaborative over content score scale: what makes a strength mean the same thing for
+    EASE, RP3beta, item-kNN or iALS (their scores differ by orders of magnitude)."""
+    users = np.flatnonzero(np.diff(histories.indptr))
+    if users.size == 0 or vectors.nnz == 0:
+        return 1.0
+    users = np.random.default_rng(seed).choice(users, min(SCALE_USERS, users.size),
+                                               replace=False)
+    sample = histories[np.sort(users)]
+    collaborative = best_scores(model, sample) if model.personal else 0.0
+    content = best_scores(content_only(model, vectors), sample)
+    return collaborative / content if collaborative > 0 and content > 0 else 1.0
+
+
+def recall_ndcg(metrics: dict) -> dict:
+    return {name: round(metrics[name], 5) for name in ("recall", "ndcg")} | {
+        "users": metrics["users"]}
+
+
+def validate_content(train: sp.csr_matrix, item_ids: list[str], vectors: sp.csr_matrix,
+                     algorithm: str, params: dict, k: int, seed: int,
+                     progress: Callable[[str], None] = lambda _: None) -> dict:
+    """The content report: whether to use it, at which (strength, shrink), and why."""
+    if vectors.nnz == 0:
+        return {"used": False, "reason": "no playlist has tags, a name or a description"}
+    liked = np.flatnonzero(item_popularity(train) > 0)
+    if liked.size < 10:
+        return {"used": False, "reason": "too few liked playlists to simulate new ones"}
+    rng = np.random.default_rng(seed + 2)
+    is_cold = np.zeros(train.shape[1], dtype=bool)
+    is_cold[rng.choice(liked, max(1, int(liked.size * COLD_SHARE)), replace=False)] = True
+    in_cold = is_cold[train.tocoo().col]
+    cold_test = part(train, in_cold)
+    fit_part, warm_test = holdout_split(part(train, ~in_cold), seed=seed + 2)
+    progress(f"content: {int(is_cold.sum())} liked playlists made new (every like hidden), "
+             f"fitting {algorithm} on the rest ...")
+    model = fit(algorithm, fit_part, item_ids, params)
+
+    every = sp.csr_matrix(warm_test + cold_test)
+
+    def judged(candidate: ItemItemModel) -> dict:
+        return {name: recall_ndcg(evaluate(candidate, fit_part, test, k, seed=seed,
+                                           max_users=VALIDATION_USERS))
+                for name, test in (("warm", warm_test), ("cold", cold_test), ("all", every))}
+
+    baseline = judged(model)
+    floor = baseline["warm"]["ndcg"] * (1 - WARM_TOLERANCE)
+    scale = score_scale(model, vectors, fit_part, seed)
+    tried = []
+    for shrink in CONTENT_SHRINKS:
+        for strength in CONTENT_STRENGTHS:
+            figures = judged(dataclasses.replace(model, content=vectors, signals={
+                "content": {"strength": strength, "shrink": shrink, "scale": scale}}))
+            tried.append({"strength": strength, "shrink": shrink, **figures})
+            progress(f"  content strength {strength} shrink {shrink}: "
+                     + ", ".join(f"{name} ndcg@{k} {figures[name]['ndcg']:.4f} recall@{k} "
+                                 f"{figures[name]['recall']:.4f} "
+                                 f"(without {baseline[name]['ndcg']:.4f} "
+                                 f"{baseline[name]['recall']:.4f})"
+                                 for name in ("warm", "cold", "all")))
+            if figures["warm"]["ndcg"] < floor:
+                break
+    keeping_warm = [row for row in tried if row["warm"]["ndcg"] >= floor]
+    best = max(keeping_warm, key=lambda row: row["cold"]["recall"], default=None)
+    used = best is not None and \
+        best["cold"]["recall"] > baseline["cold"]["recall"] * (1 + MIN_GAIN) + 1e-4
+    report = {"used": used, "cold_items": int(is_cold.sum()), "warm_tolerance": WARM_TOLERANCE,
+              "without": baseline, "tried": tried}
+    if used:
+        report.update(strength=best["strength"], shrink=best["shrink"], chosen=best)
+    else:
+        report["reason"] = "no setting reached more new playlists without costing warm ones" \
+            if best is None or tried else "not tried"
+    return report
+
+
+def like_times(dataset: Dataset, matrix: InteractionMatrix) -> sp.csr_matrix:
+    """users x items: when each like happened (its newest time for a repeated pair; NaN when
+    unknown), on `matrix`'s rows and columns."""
+    user_index = {user_id: i for i, user_id in enumerate(matrix.user_ids)}
+    item_index = {item_id: i for i, item_id in enumerate(matrix.item_ids)}
+    rows = np.fromiter((user_index[u] for u in dataset.user_ids), np.int64, len(dataset))
+    cols = np.fromiter((item_index[p] for p in dataset.playlist_ids), np.int64, len(dataset))
+    times = np.fromiter((np.nan if t is None else t for t in dataset.timestamps), np.float64,
+                        len(dataset))
+    keys = rows * matrix.shape[1] + cols
+    order = np.lexsort((np.nan_to_num(times, nan=-np.inf), keys))
+    last = np.r_[keys[order][1:] != keys[order][:-1], True]  # the newest of each pair
+    picked = order[last]
+    return sp.csr_matrix((times[picked], (rows[picked], cols[picked])), shape=matrix.shape)
+
+
+def entry_times(times: sp.csr_matrix, binary: sp.csr_matrix) -> sp.csr_matrix:
+    """The like times (`times`, from `like_times`) of `binary`'s entries, entry by entry."""
+    binary = binary.tocsr()
+    binary.sort_indices()
+    lookup = times.tocsr()
+    lookup.sort_indices()
+    rows = np.repeat(np.arange(binary.shape[0]), np.diff(binary.indptr))
+    keys = rows.astype(np.int64) * binary.shape[1] + binary.indices
+    lookup_rows = np.repeat(np.arange(lookup.shape[0]), np.diff(lookup.indptr))
+    lookup_keys = lookup_rows.astype(np.int64) * lookup.shape[1] + lookup.indices
+    found = np.minimum(np.searchsorted(lookup_keys, keys), max(lookup_keys.size - 1, 0))
+    values = np.full(keys.size, np.nan)
+    if lookup_keys.size:
+        hit = lookup_keys[found] == keys
+        values[hit] = lookup.data[found[hit]]
+    return sp.csr_matrix((values, binary.indices.copy(), binary.indptr.copy()),
+                         shape=binary.shape)
+
+
+def time_split(times: sp.csr_matrix, fraction: float = 0.2, min_items: int = 3,
+               ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Each listener's newest `fraction` of likes (at least one, listeners with `min_items`)
+    held out: (the older likes with their times, the held-out likes, binary)."""
+    counts = np.diff(times.indptr)
+    rows = np.repeat(np.arange(times.shape[0]), counts)
+    newest_first = np.lexsort((-np.nan_to_num(times.data, nan=-np.inf), rows))
+    rank = np.empty(times.nnz, dtype=np.int64)
+    rank[newest_first] = np.arange(times.nnz) - times.indptr[rows[newest_first]]
+    n_test = np.where(counts >= min_items, np.maximum(1, (counts * fraction).astype(int)), 0)
+    in_test = rank < n_test[rows]
+    test = part(times, in_test)
+    test.data[:] = 1.0
+    return part(times, ~in_test), test
+
+
+def weighted_histories(times: sp.csr_matrix, half_life_days: float) -> sp.csr_matrix:
+    """Each entry's recency weight within its row (the row's newest like weighs 1)."""
+    counts = np.diff(times.indptr)
+    rows = np.repeat(np.arange(times.shape[0]), counts)
+    newest = np.full(times.shape[0], np.nan)
+    filled = counts > 0
+    newest[filled] = np.fmax.reduceat(times.data, times.indptr[:-1][filled])
+    weights = recency_weights(times.data, half_life_days, newest[rows])
+    return sp.csr_matrix((weights.astype(np.float32), times.indices, times.indptr),
+                         shape=times.shape)
+
+
+def validate_recency(times: sp.csr_matrix, item_ids: list[str], algorithm: str, params: dict,
+                     k: int, seed: int, half_life_days: float | None = None,
+                     content: Callable[[ItemItemModel, sp.csr_matrix], ItemItemModel]
+                     | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
+    """The recency report. `times`: the training likes' times; `half_life_days`: try only
+    this one (default: a few multiples of the median age of a like); `content`: how the served
+    model adds content, so recency is judged on the model as it will be served."""
+    stamped = float((~np.isnan(times.data)).mean()) if times.nnz else 0.0
+    if stamped < 0.5:
+        return {"used": False, "reason": f"only {stamped:.0%} of the likes have a time"}
+    older, newest = time_split(times)
+    fit_part = older.copy()
+    fit_part.data[:] = 1.0
+    typical = median_age_days(older)
+    if half_life_days is None and typical <= 0:
+        return {"used": False, "reason": "every listener's likes share one moment"}
+    grid = (half_life_days,) if half_life_days else tuple(
+        round(typical * factor, 3) for factor in HALF_LIFE_FACTORS)
+    progress(f"recency: each listener's newest likes held out, fitting {algorithm} on the older "
+             f"ones; half-lives {grid} days ...")
+    model = fit(algorithm, fit_part, item_ids, params)
+    if content is not None:
+        model = content(model, fit_part)
+    baseline = recall_ndcg(evaluate(model, fit_part, newest, k, seed=seed,
+                                    max_users=VALIDATION_USERS))
+    tried = []
+    for days in grid:
+        figures = recall_ndcg(evaluate(model, fit_part, newest, k, seed=seed,
+                                       max_users=VALIDATION_USERS,
+                                       weighted=weighted_histories(older, days)))
+        tried.append({"half_life_days": days, **figures})
+        progress(f"  half-life {days} days: ndcg@{k} {figures['ndcg']:.4f} "
+                 f"(unweighted {baseline['ndcg']:.4f})")
+    best = max(tried, key=lambda row: row["ndcg"])
+    used = best["ndcg"] > baseline["ndcg"] * (1 + MIN_GAIN)
+    report = {"used": used, "median_age_days": round(typical, 3), "without": baseline,
+              "tried": tried}
+    if used:
+        report.update(half_life_days=best["half_life_days"], chosen=best)
+    else:
+        report["reason"] = f"no half-life gained {MIN_GAIN:.0%} NDCG@{k} on the newest likes"
+    return report
+
+
+def median_age_days(times: sp.csr_matrix) -> float:
+    """The median age of a like, counted from its listener's newest like, in days."""
+    counts = np.diff(times.indptr)
+    filled = counts > 0
+    newest = np.fmax.reduceat(times.data, times.indptr[:-1][filled])
+    ages = np.repeat(newest, counts[filled]) - times.data
+    ages = ages[~np.isnan(ages)]
+    return float(np.median(ages)) / DAY_SECONDS if ages.size else 0.0
+
+
+@dataclasses.dataclass
+class Signals:
+    """The two reports; `apply` switches on in a fitted model what they chose."""
+
+    content: dict
+    recency: dict
+
+    def metadata(self) -> dict:
+        """The model metadata's `signals`: interaction weights (plays) are never used."""
+        return {"interaction_weights": False, "content": self.content, "recency": self.recency}
+
+    def apply(self, model: ItemItemModel, vectors: sp.csr_matrix, histories: sp.csr_matrix,
+              seed: int = 0) -> ItemItemModel:
+        """`model` (fitted on `histories`) with the chosen content and recency."""
+        if self.content.get("used"):
+            model = with_content(model, vectors, self.content["strength"],
+                                 self.content["shrink"], histories, seed)
+        if self.recency.get("used"):
+            model = dataclasses.replace(model, signals={
+                **model.signals, "recency": {"half_life_days": self.recency["half_life_days"]}})
+        return model
+
+
+def choose_signals(train: sp.csr_matrix, times: sp.csr_matrix, item_ids: list[str],
+                   vectors: sp.csr_matrix, algorithm: str, params: dict, k: int, seed: int,
+                   half_life_days: float | None | bool = None,
+                   progress: Callable[[str], None] = lambda _: None) -> Signals:
+    """Validate content, then recency on the model with the chosen content; `half_life_days`:
+    None tries a few, a number only that one, False switches recency off unvalidated."""
+    content = validate_content(train, item_ids, vectors, algorithm, params, k, seed, progress)
+    chosen = Signals(content, {})
+    if half_life_days is False:
+        recency = {"used": False, "reason": "switched off (--recency-half-life-days off)"}
+    else:
+        recency = validate_recency(
+            entry_times(times, train), item_ids, algorithm, params, k, seed,
+            half_life_days or None,
+            lambda model, histories: chosen.apply(model, vectors, histories, seed), progress)
+    on = f"on (half-life {recency.get('half_life_days')} days)" if recency["used"] else "off"
+    progress(f"signals: content {'on' if content['used'] else 'off'}, recency {on}")
+    return Signals(content, recency)
