@@ -2,7 +2,9 @@
 for the model it chose (issue 16, parts 3 and 6); both reports land in the model's metadata
 `signals`, on or off with the figures that decided it.
 
-- content (new playlists get found): a random 10% of the liked items lose every interaction,
+- content (new playlists get found): a random 3% of the liked items (at least 5) lose every
+  interaction, about the share of new playlists between two retrains (a new playlist's slots
+  come out of the warm ones' lists, so the warm cost grows with that share),
   the chosen model is fitted on the rest (less a per-user holdout of the warm items), and a grid
   of (strength, shrink) is scored on both holdouts: Recall@K over the hidden "cold" items, and
   NDCG@K on the warm holdout. On: the best cold recall among settings that keep warm NDCG
@@ -25,7 +27,8 @@ from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix
 from bento.recsys.model import DAY_SECONDS, ItemItemModel, recency_weights
 
-COLD_SHARE = 0.1
+COLD_SHARE = 0.03
+MIN_COLD = 5
 # Tried in order, per shrink, until warm NDCG falls below its floor (it only falls further).
 CONTENT_STRENGTHS = (0.25, 0.3, 0.36, 0.43, 0.52, 0.62, 0.75, 0.9, 1.07, 1.3, 1.55, 1.86)
 CONTENT_SHRINKS = (0.1, 1.0, 10.0)
@@ -97,7 +100,7 @@ def validate_content(train: sp.csr_matrix, item_ids: list[str], vectors: sp.csr_
         return {"used": False, "reason": "too few liked playlists to simulate new ones"}
     rng = np.random.default_rng(seed + 2)
     is_cold = np.zeros(train.shape[1], dtype=bool)
-    is_cold[rng.choice(liked, max(1, int(liked.size * COLD_SHARE)), replace=False)] = True
+    is_cold[rng.choice(liked, max(MIN_COLD, int(liked.size * COLD_SHARE)), replace=False)] = True
     in_cold = is_cold[train.tocoo().col]
     cold_test = part(train, in_cold)
     fit_part, warm_test = holdout_split(part(train, ~in_cold), seed=seed + 2)
