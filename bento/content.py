@@ -14,6 +14,9 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 WORD = re.compile(r"\w\w+")
+# A term on most of the catalogue (a description's template words) tells items apart no
+# better than chance and would give every pair a cosine floor (judged from 10 items on).
+MAX_SHARE = 0.8
 
 
 def terms(entry: dict) -> list[str]:
@@ -26,7 +29,8 @@ def terms(entry: dict) -> list[str]:
 def item_vectors(item_ids: list[str], catalogue: dict[str, dict]) -> sp.csr_matrix:
     """items x terms TF-IDF, L2-normalised rows (an item without text: a zero row)."""
     entries = [catalogue.get(item_id) or {} for item_id in item_ids]
-    vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, norm="l2")
+    vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, norm="l2",
+                                 max_df=MAX_SHARE if len(item_ids) >= 10 else 1.0)
     try:
         vectors = vectorizer.fit_transform(entries)
     except ValueError:  # no item has any text: an empty vocabulary

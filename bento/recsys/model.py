@@ -237,11 +237,27 @@ class ItemItemModel:
             shares = confidence * (self.factors[items] @ inverse_picked).T
             contributions = (1.0 - self.share) * contributions + self.share * shares
         if self.content is not None:
-            cosines = (self.content[history] @ self.content[items].T).toarray()
+            cosines = self.content_cosines(history, items)
             if weights is not None:
                 cosines *= weights[:, None]
             contributions = contributions + cosines * self.content_weight[items]
         return contributions
+
+    def content_cosines(self, history: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """history x items content cosines, from gathered rows over the items' terms only (no
+        scipy row indexing: this runs on every request)."""
+        item_rows, item_terms, item_values = row_entries(self.content, items)
+        terms, local = np.unique(item_terms, return_inverse=True)
+        if terms.size == 0:
+            return np.zeros((history.size, items.size), dtype=np.float32)
+        targets = np.zeros((items.size, terms.size), dtype=np.float32)
+        targets[item_rows, local] = item_values
+        rows, history_terms, values = row_entries(self.content, history)
+        position = np.minimum(np.searchsorted(terms, history_terms), terms.size - 1)
+        shared = terms[position] == history_terms
+        sources = np.zeros((history.size, terms.size), dtype=np.float32)
+        sources[rows[shared], position[shared]] = values[shared]
+        return sources @ targets.T
 
     def reindexed(self, item_ids: list[str]) -> "ItemItemModel":
         """The same model over `item_ids` first, then the items only this model knows, so it

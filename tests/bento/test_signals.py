@@ -60,6 +60,10 @@ def test_item_vectors_are_unit_rows_over_tags_and_words():
     assert np.linalg.norm(vectors.toarray(), axis=1) == pytest.approx([1, 1, 1])
     cosine = (vectors @ vectors.T).toarray()
     assert cosine[0, 1] > 0.5 and cosine[0, 2] == 0
+    # A word on most of a catalogue (a template's) is no term: it would relate every pair.
+    ids = [f"i{i}" for i in range(10)]
+    templated = item_vectors(ids, {item: {"description": f"picks of {item}"} for item in ids})
+    assert (templated @ templated.T).toarray()[0, 1] == 0
 
 
 def test_recency_weights_by_hand():
