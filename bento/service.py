@@ -18,7 +18,8 @@ from starlette.responses import JSONResponse
 
 import datarules
 from bento.limits import BodyLimitMiddleware
-from bento.recsys.model import ItemItemModel, recency_weights
+from bento.recsys.model import ItemItemModel
+from bento.recsys.weighting import recency_weights
 from bento.tagfilter import TagIndex
 
 

@@ -25,7 +25,8 @@ from bento.recsys.algorithms import fit, item_popularity
 from bento.recsys.dataio import Dataset
 from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix
-from bento.recsys.model import DAY_SECONDS, ItemItemModel, recency_weights
+from bento.recsys.model import ItemItemModel
+from bento.recsys.weighting import DAY_SECONDS, recency_weights
 
 COLD_SHARE = 0.03
 MIN_COLD = 5

@@ -6,9 +6,11 @@ import httpx
 import numpy as np
 import pytest
 
-from bento.recsys.model import DAY_SECONDS, ItemItemModel
+from bento.recsys.dataio import load_dataset
+from bento.recsys.model import ItemItemModel
+from bento.recsys.weighting import DAY_SECONDS, recency_weights
 from bento.service import RECENCY_SETTING, served_half_life
-from devtools.procs import bentoml_serve, free_port
+from devtools.procs import bentoml_serve, free_port, gateway_for
 
 NOW = 1_767_000_000.0
 
@@ -43,7 +45,8 @@ def two_tastes(model: ItemItemModel) -> tuple[str, str]:
 
 
 @pytest.mark.slow  # a real `bentoml serve`
-def test_http_recent_likes_weigh_more_with_the_half_life_setting(bento_home, artifacts_dir):
+def test_http_recent_likes_weigh_more_with_the_half_life_setting(bento_home, artifacts_dir,
+                                                                 sample_data_dir, tmp_path):
     import bentoml
 
     model, _ = ItemItemModel.load(bentoml.models.get("playlist_recommender:latest").path)
@@ -75,8 +78,33 @@ def test_http_recent_likes_weigh_more_with_the_half_life_setting(bento_home, art
             mismatch.json()["detail"]
         infinite = post(server.url, "/recommend", {"history": [old], "history_times": ["inf"]})
         assert infinite.status_code == 400
+        gateway_sends_like_times(server.url, model, sample_data_dir, tmp_path, artifacts_dir)
     finally:
         server.stop()
+
+
+def gateway_sends_like_times(bento_url: str, model: ItemItemModel, data_dir, tmp_path,
+                             artifacts_dir) -> None:
+    """A real gateway over that Bento: a listener's picks are those of their likes weighted
+    by when each happened (the imported times), not those of the unweighted history."""
+    dataset = load_dataset(data_dir)
+    listener = "u00011"
+    rows = zip(dataset.user_ids, dataset.playlist_ids, dataset.timestamps)
+    liked = sorted(((t, p) for u, p, t in rows if u == listener), reverse=True)  # newest first
+    history = np.asarray([model.index[p] for _, p in liked])
+    weighted, scores = model.recommend(history, 10, weights=recency_weights(
+        np.asarray([t for t, _ in liked]), 2.0))
+    plain, _ = model.recommend(history, 10)
+    assert weighted.tolist() != plain.tolist()  # so the check below can fail
+    gateway = gateway_for(bento_url, f"sqlite:///{tmp_path / 'gateway.db'}", data_dir,
+                          artifacts_dir / "logs")
+    try:
+        answer = httpx.get(f"{gateway.url}/api/users/{listener}/recommendations?k=10",
+                           timeout=10).json()["items"]
+    finally:
+        gateway.stop()
+    assert [item["playlist_id"] for item in answer] == [model.item_ids[i] for i in weighted]
+    assert [item["score"] for item in answer] == pytest.approx(scores, abs=1e-5)
 
 
 @pytest.mark.slow

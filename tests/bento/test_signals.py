@@ -8,7 +8,8 @@ import scipy.sparse as sp
 
 from bento.content import item_vectors
 from bento.recsys.algorithms import fit
-from bento.recsys.model import DAY_SECONDS, ItemItemModel, recency_weights
+from bento.recsys.model import ItemItemModel
+from bento.recsys.weighting import DAY_SECONDS, recency_weights
 from bento.signals import (Signals, entry_times, time_split, validate_content,
                            validate_recency, weighted_histories)
 
