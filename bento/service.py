@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 from starlette.responses import JSONResponse
 
 import datarules
-from bento.limits import BodyLimitMiddleware
+from datarules.bodylimit import BodyLimitMiddleware
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import recency_weights
 from bento.tagfilter import TagIndex
@@ -34,6 +34,9 @@ REGISTRY_INFO = registry_info()
 MODEL_TAG = REGISTRY_INFO.get("tag") or os.environ.get("RECOMMENDER_MODEL",
                                                        "playlist_recommender:latest")
 MAX_IDS = 2000
+# /recommend's largest legitimate body: 2,000 history + 2,000 excluded ids of up to 128
+# characters each (and 2,000 history_times), about 0.6 MB as JSON.
+MAX_BODY_BYTES = 1024 * 1024
 # Overrides the model's validated recency half-life: a number of days, or "off".
 RECENCY_SETTING = "RECOMMENDER_RECENCY_HALF_LIFE_DAYS"
 
@@ -221,4 +224,4 @@ class PlaylistRecommender:
 
 
 # Oversized bodies get a JSON 413 before BentoML reads them (BentoML 1.4 has no body limit).
-PlaylistRecommender.add_asgi_middleware(BodyLimitMiddleware)
+PlaylistRecommender.add_asgi_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)

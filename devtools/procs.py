@@ -105,6 +105,17 @@ def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str], workers: int
         "/health", port, log_path, env=env)
 
 
+def run_local(data_dir: Path, log_path: Path, env: dict[str, str]) -> tuple[Server, str]:
+    """`scripts/run_local.py` (what `make run` starts) on free loopback ports, once its gateway
+    is ready; returns it and the Bento's URL. `stop(signal.SIGINT)` is Ctrl-C."""
+    bento_port, gateway_port = free_port(), free_port()
+    launcher = start_server(
+        [sys.executable, "scripts/run_local.py", "--data", str(data_dir),
+         "--bento-port", str(bento_port), "--gateway-port", str(gateway_port)],
+        "/ready", gateway_port, log_path, env=env, timeout=180)
+    return launcher, f"http://127.0.0.1:{bento_port}"
+
+
 def run_tool(*args: str, env: dict[str, str] | None = None) -> str:
     """A command from the venv, from the repo root; its output, or an error carrying it."""
     result = subprocess.run([str(VENV_BIN / args[0]), *args[1:]], cwd=REPO_ROOT, text=True,

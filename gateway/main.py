@@ -15,12 +15,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
+from datarules.bodylimit import BodyLimitMiddleware
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
 from gateway.bind import check_demo_bind
 from gateway.identity import Authenticator
 from gateway.impressions import ImpressionRecorder
-from gateway.limits import BodyLimitMiddleware, HostCheckMiddleware
+from gateway.limits import HostCheckMiddleware
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.quota import WriteQuota

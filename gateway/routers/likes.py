@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.access import WriteQuotaDep, audit, no_store, require_self_or_admin
 from gateway.deps import StoreDep
+from gateway.store import Store
 from gateway.impressions import count_feedback
 from gateway.schemas import LikeState, Likes, PlaylistIdPath, UserIdPath
 
@@ -14,6 +15,15 @@ router = APIRouter(prefix="/api/users/{user_id}/likes", tags=["likes"],
                    responses={401: {"description": "not signed in"},
                               403: {"description": "another listener, and not an admin"}})
 NOT_FOUND = {404: {"description": "unknown user or playlist"}}
+
+
+def record_like(request: Request, store: Store, user_id: str, playlist_id: str,
+                liked: bool) -> dict:
+    """Set or clear the like (a new one counts as feedback for online metrics), then audit."""
+    if store.set_like(user_id, playlist_id, liked=liked) and liked:
+        count_feedback(request, user_id, playlist_id)
+    audit(request, "like" if liked else "unlike", user_id=user_id, playlist_id=playlist_id)
+    return {"user_id": user_id, "playlist_id": playlist_id, "liked": liked}
 
 
 @router.get("", response_model=Likes, responses=NOT_FOUND)
@@ -26,16 +36,11 @@ def list_likes(user_id: UserIdPath, store: StoreDep):
 def like(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
          _: WriteQuotaDep):
     """Idempotent; answers only once the like is committed."""
-    if store.set_like(user_id, playlist_id, liked=True):
-        count_feedback(request, user_id, playlist_id)
-    audit(request, "like", user_id=user_id, playlist_id=playlist_id)
-    return {"user_id": user_id, "playlist_id": playlist_id, "liked": True}
+    return record_like(request, store, user_id, playlist_id, liked=True)
 
 
 @router.delete("/{playlist_id}", response_model=LikeState, responses=NOT_FOUND)
 def unlike(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
            _: WriteQuotaDep):
     """Idempotent: unliking what was never liked is fine."""
-    store.set_like(user_id, playlist_id, liked=False)
-    audit(request, "unlike", user_id=user_id, playlist_id=playlist_id)
-    return {"user_id": user_id, "playlist_id": playlist_id, "liked": False}
+    return record_like(request, store, user_id, playlist_id, liked=False)

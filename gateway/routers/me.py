@@ -7,9 +7,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.access import ListenerDep, WriteQuotaDep, audit, no_store
 from gateway.deps import MetricsDep, ServingDep, StoreDep
+from gateway.routers.likes import record_like
 from gateway.routers.recommendations import ERRORS, recommend
-from gateway.impressions import count_feedback
 from gateway.dislikes import set_dislike, user_dislikes
+from gateway.store import Store
 from gateway.schemas import K, LikeState, Likes, PlaylistIdPath, Recommendations, TagFilter
 
 
@@ -67,18 +68,13 @@ def my_likes(identity: ListenerDep, store: StoreDep):
 def like(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
          store: StoreDep, request: Request):
     """Idempotent; answers only once the like is committed."""
-    if store.set_like(identity.subject, playlist_id, liked=True):
-        count_feedback(request, identity.subject, playlist_id)
-    audit(request, "like", user_id=identity.subject, playlist_id=playlist_id)
-    return {"user_id": identity.subject, "playlist_id": playlist_id, "liked": True}
+    return record_like(request, store, identity.subject, playlist_id, liked=True)
 
 
 @router.delete("/likes/{playlist_id}", response_model=LikeState, responses=UNAUTHORIZED)
 def unlike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
            store: StoreDep, request: Request):
-    store.set_like(identity.subject, playlist_id, liked=False)
-    audit(request, "unlike", user_id=identity.subject, playlist_id=playlist_id)
-    return {"user_id": identity.subject, "playlist_id": playlist_id, "liked": False}
+    return record_like(request, store, identity.subject, playlist_id, liked=False)
 
 
 @router.get("/recommendations", response_model=Recommendations,
@@ -97,21 +93,25 @@ def my_dislikes(identity: ListenerDep, store: StoreDep):
     return {"user_id": identity.subject, "items": items, "total": len(items)}
 
 
+def record_dislike(request: Request, store: Store, user_id: str, playlist_id: str,
+                   disliked: bool) -> dict:
+    set_dislike(store, user_id, playlist_id, disliked=disliked)
+    audit(request, "dislike" if disliked else "undislike", user_id=user_id,
+          playlist_id=playlist_id)
+    return {"user_id": user_id, "playlist_id": playlist_id, "disliked": disliked}
+
+
 @router.put("/dislikes/{playlist_id}", response_model=DislikeState, responses=UNAUTHORIZED)
 def dislike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
             store: StoreDep, request: Request):
     """"Not for me": never recommended to this listener again, until DELETE undoes it."""
-    set_dislike(store, identity.subject, playlist_id, disliked=True)
-    audit(request, "dislike", user_id=identity.subject, playlist_id=playlist_id)
-    return {"user_id": identity.subject, "playlist_id": playlist_id, "disliked": True}
+    return record_dislike(request, store, identity.subject, playlist_id, disliked=True)
 
 
 @router.delete("/dislikes/{playlist_id}", response_model=DislikeState, responses=UNAUTHORIZED)
 def undislike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
               store: StoreDep, request: Request):
-    set_dislike(store, identity.subject, playlist_id, disliked=False)
-    audit(request, "undislike", user_id=identity.subject, playlist_id=playlist_id)
-    return {"user_id": identity.subject, "playlist_id": playlist_id, "disliked": False}
+    return record_dislike(request, store, identity.subject, playlist_id, disliked=False)
 
 
 @router.delete("", response_model=Erased, responses=UNAUTHORIZED)

@@ -7,8 +7,7 @@ import json
 import httpx
 import pytest
 
-from bento.limits import MAX_BODY_BYTES
-from bento.service import PlaylistRecommender
+from bento.service import MAX_BODY_BYTES, PlaylistRecommender
 
 pytestmark = pytest.mark.slow
 

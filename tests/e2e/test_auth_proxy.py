@@ -4,10 +4,7 @@ would (the test client is on 127.0.0.1, the default AUTH_TRUSTED_PROXIES)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -15,7 +12,7 @@ import pytest
 
 from bento.recsys.dataio import load_dataset
 from tests.conftest import run_module
-from devtools.procs import REPO_ROOT, free_port, wait_http
+from devtools.procs import run_local
 
 pytestmark = pytest.mark.slow
 ALICE = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org"}
@@ -24,26 +21,15 @@ ADMIN = {"X-Auth-Request-User": "ops", "X-Auth-Request-Groups": "staff,admin"}
 
 @pytest.fixture(scope="module")
 def launched(bento_home, sample_data_dir, tmp_path_factory):
-    """run_local.py with AUTH_MODE=proxy; yields (gateway url, database url)."""
+    """run_local.py with AUTH_MODE=proxy; yields (gateway url, database url, its log)."""
     work = tmp_path_factory.mktemp("auth-proxy")
-    bento_port, gateway_port = free_port(), free_port()
     database_url = f"sqlite:///{work / 'gateway.db'}"
-    log_path = work / "run_local.log"
-    env = {**os.environ, "AUTH_MODE": "proxy", "BENTOML_HOME": str(bento_home),
-           "DATABASE_URL": database_url}
-    with open(log_path, "wb") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "scripts/run_local.py", "--data", str(sample_data_dir),
-             "--bento-port", str(bento_port), "--gateway-port", str(gateway_port)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-    gateway = f"http://127.0.0.1:{gateway_port}"
+    launcher, _ = run_local(sample_data_dir, work / "run_local.log", env={
+        "AUTH_MODE": "proxy", "BENTOML_HOME": str(bento_home), "DATABASE_URL": database_url})
     try:
-        wait_http(f"{gateway}/ready", timeout=180, process=launcher, log_path=log_path)
-        yield gateway, database_url, log_path
+        yield launcher.url, database_url, launcher.log_path
     finally:
-        os.killpg(launcher.pid, signal.SIGINT)
-        launcher.wait(60)
+        launcher.stop(signal.SIGINT, timeout=60)
 
 
 @pytest.fixture

@@ -3,34 +3,24 @@ the sample imported, the Bento and the gateway come up on loopback with the UI, 
 recommendations, and Ctrl-C stops both."""
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
-from devtools.procs import REPO_ROOT, free_port, wait_http
+from devtools.procs import run_local
 
 pytestmark = pytest.mark.slow  # starts the Bento and the gateway
 
 
 def test_run_local_trains_serves_and_stops_cleanly(sample_data_dir, tmp_path):
-    bento_port, gateway_port = free_port(), free_port()
     log_path = tmp_path / "run_local.log"
-    env = {**os.environ, "BENTOML_HOME": str(tmp_path / "empty-store"),
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}"}
-    with open(log_path, "wb") as log:
-        launcher = subprocess.Popen(
-            [sys.executable, "scripts/run_local.py", "--data", str(sample_data_dir),
-             "--bento-port", str(bento_port), "--gateway-port", str(gateway_port)],
-            cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True)
-    gateway = f"http://127.0.0.1:{gateway_port}"
+    launcher, bento = run_local(sample_data_dir, log_path, env={
+        "BENTOML_HOME": str(tmp_path / "empty-store"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}"})
+    gateway = launcher.url
     try:
-        wait_http(f"{gateway}/ready", timeout=180, process=launcher, log_path=log_path)
         deadline = time.monotonic() + 15  # the launcher prints its URLs once it sees /ready too
         while f"Web UI and API: {gateway}/" not in log_path.read_text():
             assert time.monotonic() < deadline, log_path.read_text()[-3000:]
@@ -41,8 +31,7 @@ def test_run_local_trains_serves_and_stops_cleanly(sample_data_dir, tmp_path):
         assert f"playlists from {sample_data_dir}" in log_path.read_text()
         page = httpx.get(gateway + "/", timeout=10)
         assert page.status_code == 200 and "<!doctype html>" in page.text.lower()
-        direct = httpx.post(f"http://127.0.0.1:{bento_port}/recommend", json={"k": 3},
-                            timeout=10)
+        direct = httpx.post(f"{bento}/recommend", json={"k": 3}, timeout=10)
         assert direct.status_code == 200 and direct.json()["strategy"] == "popular"
 
         user = httpx.post(f"{gateway}/api/users", json={"name": "Launcher Test"},
@@ -56,12 +45,11 @@ def test_run_local_trains_serves_and_stops_cleanly(sample_data_dir, tmp_path):
         assert after["strategy"] == "personalized"
         assert liked not in {item["playlist_id"] for item in after["items"]}
     finally:
-        os.killpg(launcher.pid, signal.SIGINT)
-        returncode = launcher.wait(60)
+        returncode = launcher.stop(signal.SIGINT, timeout=60)
     assert returncode == 0, log_path.read_text()[-3000:]
-    for port in (bento_port, gateway_port):
+    for url in (bento, gateway):
         try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+            httpx.get(f"{url}/", timeout=2)
         except httpx.ConnectError:
             continue
-        raise AssertionError(f"port {port} still answers after Ctrl-C")
+        raise AssertionError(f"{url} still answers after Ctrl-C")

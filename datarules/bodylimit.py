@@ -1,20 +1,16 @@
-"""The Bento's request-body limit: BentoML 1.4 has no setting for one, so a small ASGI middleware
-added with `add_asgi_middleware` answers a JSON 413 before BentoML parses anything. (The
-gateway has its own in gateway/limits.py: each image ships only its own package.)"""
+"""The request-body limit both HTTP deployables enforce (the Bento: BentoML 1.4 has no setting
+for one; the gateway), as one pure ASGI middleware: standard library only, like the rest here."""
 from __future__ import annotations
 
 import json
 
-# /recommend's largest legitimate body: 2,000 history + 2,000 excluded ids of up to 128
-# characters each, about 0.55 MB as JSON.
-MAX_BODY_BYTES = 1024 * 1024
-
 
 class BodyLimitMiddleware:
-    """A declared Content-Length over the limit is refused at once; a body without one is read
-    here up to the limit (then refused) and replayed to the app, so the app never sees half."""
+    """A declared Content-Length over `max_bytes` is refused at once; a body without one is read
+    here up to the limit (then refused) and replayed to the app, so the app never sees half.
+    Either way the answer is a JSON 413 with `error` and `detail`."""
 
-    def __init__(self, app, max_bytes: int = MAX_BODY_BYTES):
+    def __init__(self, app, max_bytes: int):
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope, receive, send):
