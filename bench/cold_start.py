@@ -100,10 +100,12 @@ def table(result: dict) -> list[str]:
     content = result["content"]
     setting = f"strength {content['strength']}, shrink {content['shrink']}" \
         if content["used"] else f"off: {content.get('reason', '')}"
+    requested = result.get("requested", "auto")
+    how = "the trainer's settings search" if requested == "auto" else f"--algorithm {requested}"
     lines = [f"citeulike-a, seed {result['seed']}: {result['cold_items']} articles (10%) with "
              f"every interaction hidden, Recall@10 over them for the {first['cold_users']} users "
              f"who had some; warm holdout: 20% per user of the other articles "
-             f"({first['warm_users']} users). The trainer chose {result['algorithm']}; content "
+             f"({first['warm_users']} users). Model: {result['algorithm']} ({how}); content "
              f"on validation: {setting}. {result['wall_seconds']:.0f} s wall, "
              f"{result['cpu_seconds']:.0f} s CPU.", "",
              "| model | Recall@10, hidden (new) items | Recall@10, warm | NDCG@10, warm |",

@@ -58,22 +58,32 @@ def measure(seed: int, progress=lambda _: None) -> dict:
             "cpu_seconds": time.process_time() - cpu}
 
 
+def readable(days: float) -> str:
+    """Days, and under a day also in the unit a person would say."""
+    hours = days * 24
+    if days >= 1:
+        return f"{days:g} days"
+    return f"{days:g} days ({hours:.1f} hours)" if hours >= 1 else \
+        f"{days:g} days ({hours * 60:.1f} min)"
+
+
 def table(result: dict) -> list[str]:
     """The recency table (Markdown lines) for docs/QUALITY.md."""
     recency = result["recency"]
-    verdict = f"on, half-life {recency['half_life_days']} days" if recency["used"] else \
+    verdict = f"on, half-life {readable(recency['half_life_days'])}" if recency["used"] else \
         f"off ({recency['reason']})"
     lines = [f"ml-100k ({result['users']} users, {result['items']} movies, {result['likes']} "
              f"ratings >= 4 with their real timestamps), seed {result['seed']}: each listener's "
              f"newest 20% held out; the model is the trainer's choice ({result['algorithm']}); "
-             f"median age of a like {recency.get('median_age_days', '-')} days. Verdict: "
+             f"median age of a like {readable(recency.get('median_age_days', 0))}. Verdict: "
              f"{verdict}. {result['wall_seconds']:.0f} s wall, {result['cpu_seconds']:.0f} s "
              "CPU.", "", "| history weighting | Recall@10 | NDCG@10 |", "|---|---:|---:|"]
     if "without" in recency:
         lines.append(f"| none (every like weighs 1) | {recency['without']['recall']:.4f} | "
                      f"{recency['without']['ndcg']:.4f} |")
-    lines += [f"| half-life {row['half_life_days']} days | {row['recall']:.4f} | "
-              f"{row['ndcg']:.4f} |" for row in recency.get("tried", [])]
+    lines += [f"| half-life {readable(row['half_life_days'])} | {row['recall']:.4f} | "
+              f"{row['ndcg']:.4f} |" for row in sorted(recency.get("tried", []),
+                                                       key=lambda row: row["half_life_days"])]
     return lines
 
 
