@@ -188,18 +188,15 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
         p.id: {"name": p.name, "description": p.description, "tags": p.tags}
         for p in dataset.playlists.values()})
     times = like_times(dataset, matrix)
-    if not with_eval:
-        choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log,
-                        time_budget=time_budget)
-        signals = choose_signals(user_items, times, matrix.item_ids, vectors, choice.algorithm,
-                                 choice.params, k, seed, half_life_days, log)
-    else:
+    train_part = user_items
+    if with_eval:
         holdout = train_part, test = (split or random_holdout(seed))(matrix, dataset)
         log("choosing settings on a validation split of the training part ...")
-        choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
-                        time_budget=time_budget)
-        signals = choose_signals(train_part, times, matrix.item_ids, vectors, choice.algorithm,
-                                 choice.params, k, seed, half_life_days, log)
+    choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
+                    time_budget=time_budget)
+    signals = choose_signals(train_part, times, matrix.item_ids, vectors, choice.algorithm,
+                             choice.params, k, seed, half_life_days, log)
+    if with_eval:
         log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):

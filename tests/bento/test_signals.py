@@ -211,3 +211,23 @@ def test_signals_apply_switches_on_only_what_was_chosen():
     assert on.content is not None and on.half_life_days == 3.0
     assert on.signals["content"]["scale"] > 0
     assert Signals({"used": False}, {"used": False}).metadata()["interaction_weights"] is False
+
+
+def test_the_trainer_records_both_verdicts_and_parses_its_flag(bento_home, capsys):
+    import bentoml
+
+    from bento.train import parse_args
+
+    signals = bentoml.models.get("playlist_recommender:latest").info.metadata["signals"]
+    assert signals["interaction_weights"] is False
+    # The generated sample: tags follow taste, like times are drawn at random over a year.
+    assert signals["content"]["used"] and signals["content"]["strength"] > 0
+    assert not signals["recency"]["used"] and signals["recency"]["reason"]
+    assert parse_args(["--data", "d"]).recency_half_life_days is None
+    assert parse_args(["--data", "d", "--recency-half-life-days", "off"]) \
+        .recency_half_life_days is False
+    assert parse_args(["--data", "d", "--recency-half-life-days", "7"]).recency_half_life_days == 7
+    for bad in ("soon", "-1", "inf"):
+        with pytest.raises(SystemExit):
+            parse_args(["--data", "d", "--recency-half-life-days", bad])
+    assert "--recency-half-life-days" in capsys.readouterr().err
