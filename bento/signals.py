@@ -27,7 +27,7 @@ from bento.recsys.dataio import Dataset
 from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix
 from bento.recsys.model import ItemItemModel
-from bento.recsys.weighting import DAY_SECONDS, recency_weights
+from bento.recsys.weighting import DAY_SECONDS, content_weights, recency_weights
 
 COLD_SHARE = 0.03
 MIN_COLD = 5
@@ -39,6 +39,9 @@ MIN_GAIN = 0.02          # relative gain a signal must show on validation to be 
 HALF_LIFE_FACTORS = (0.25, 1.0, 4.0)  # times the median age of a like in the histories
 HALF_LIFE_STEPS_OUT = 2  # further x4 steps when the best half-life is at an end of the grid
 VALIDATION_USERS = 2000
+# The content grid keeps two users x items score arrays per holdout: about 2^25 entries each
+# (128 MiB), so fewer users on a large catalogue (never fewer than 500).
+CACHED_SCORES = 1 << 25
 SCALE_USERS = 300
 
 
@@ -85,6 +88,30 @@ def score_scale(model: ItemItemModel, vectors: sp.csr_matrix, histories: sp.csr_
     return collaborative / content if collaborative > 0 and content > 0 else 1.0
 
 
+class ContentSettings:
+    """What `evaluate` needs of a model (`n_items`, `batch_scores`) for `model` plus content at
+    one setting after another: the model's own scores and the content cosines of a batch of
+    histories are computed once, so a grid of settings costs one scoring, not one each."""
+
+    def __init__(self, model: ItemItemModel, vectors: sp.csr_matrix):
+        self.model, self.n_items = model, model.n_items
+        self.cosines = content_only(model, vectors)
+        self.cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.weight = np.zeros(model.n_items, dtype=np.float32)
+
+    def set(self, strength: float, shrink: float, scale: float) -> "ContentSettings":
+        self.weight = content_weights(self.model.popularity, strength, shrink, scale)
+        return self
+
+    def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
+        key = (histories.shape, histories.indptr.tobytes(), histories.indices.tobytes())
+        if key not in self.cache:
+            self.cache[key] = (self.model.batch_scores(histories),
+                               self.cosines.content_cosine_sums(histories))
+        collaborative, cosines = self.cache[key]
+        return collaborative + cosines * self.weight
+
+
 def recall_ndcg(metrics: dict) -> dict:
     return {name: round(metrics[name], 5) for name in ("recall", "ndcg")} | {
         "users": metrics["users"]}
@@ -109,18 +136,21 @@ def validate_content(train: sp.csr_matrix, item_ids: list[str], vectors: sp.csr_
              f"fitting {algorithm} on the rest ...")
     model = fit(algorithm, fit_part, item_ids, params)
 
-    def judged(candidate: ItemItemModel) -> dict:
+    users = max(500, min(VALIDATION_USERS, CACHED_SCORES // train.shape[1]))
+
+    def judged(candidate) -> dict:
         return {name: recall_ndcg(evaluate(candidate, fit_part, test, k, seed=seed,
-                                           max_users=VALIDATION_USERS))
+                                           max_users=users))
                 for name, test in (("warm", warm_test), ("cold", cold_test))}
 
     baseline = judged(model)
     floor = baseline["warm"]["ndcg"] * (1 - WARM_TOLERANCE)
     scale = score_scale(model, vectors, fit_part, seed)
+    settings = ContentSettings(model, vectors)
     tried = []
     for shrink in CONTENT_SHRINKS:
         for strength in CONTENT_STRENGTHS:
-            figures = judged(with_content(model, vectors, strength, shrink, scale))
+            figures = judged(settings.set(strength, shrink, scale))
             tried.append({"strength": strength, "shrink": shrink, **figures})
             progress(f"  content strength {strength} shrink {shrink}: "
                      + ", ".join(f"{name} ndcg@{k} {figures[name]['ndcg']:.4f} recall@{k} "

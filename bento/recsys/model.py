@@ -149,13 +149,18 @@ class ItemItemModel:
             product = product.toarray() if sp.issparse(product) else np.asarray(product)
             dense += (1.0 - self.share) * product.astype(np.float32)
         if self.content is not None:
-            profiles = sp.csr_matrix(histories @ self.content)
-            for start in range(0, histories.shape[0], CONTENT_USER_CHUNK):
-                part = slice(start, start + CONTENT_USER_CHUNK)
-                dense[part] += (profiles[part] @ self.content_terms).toarray() \
-                    * self.content_weight
+            dense += self.content_cosine_sums(histories) * self.content_weight
         dense += TIE_BREAK * self.popularity_prior
         return dense
+
+    def content_cosine_sums(self, histories: sp.csr_matrix) -> np.ndarray:
+        """users x items: each item's (weighted) summed content cosine with each history."""
+        profiles = sp.csr_matrix(histories @ self.content)
+        sums = np.empty((histories.shape[0], self.n_items), dtype=np.float32)
+        for start in range(0, histories.shape[0], CONTENT_USER_CHUNK):
+            part = slice(start, start + CONTENT_USER_CHUNK)
+            sums[part] = (profiles[part] @ self.content_terms).toarray()
+        return sums
 
     def top_k(self, scores: np.ndarray, k: int, blocked: np.ndarray) -> np.ndarray:
         """Indices of the k best scores, best first, never one of `blocked`."""

@@ -10,8 +10,8 @@ from bento.content import item_vectors
 from bento.recsys.algorithms import fit
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import DAY_SECONDS, recency_weights
-from bento.signals import (Signals, entry_times, time_split, validate_content,
-                           validate_recency, weighted_histories)
+from bento.signals import (ContentSettings, Signals, entry_times, time_split,
+                           validate_content, validate_recency, weighted_histories, with_content)
 
 IDS = ["a", "b", "c", "d"]
 # Unit rows: a and d share their only term, b is half a's term, c has none.
@@ -139,6 +139,18 @@ def taste_data(seed=0, n_users=400, n_items=60, groups=4):
     ids = [f"p{i}" for i in range(n_items)]
     catalogue = {ids[i]: {"tags": [f"g{group[i]}"], "name": f"Mix {i}"} for i in range(n_items)}
     return matrix, ids, catalogue
+
+
+def test_the_content_grid_scores_like_the_served_model():
+    matrix, ids, catalogue = taste_data()
+    vectors = item_vectors(ids, catalogue)
+    fitted = fit("itemknn", matrix, ids, {"neighbours": 30})
+    grid = ContentSettings(fitted, vectors)
+    for strength, shrink in ((0.5, 1.0), (2.0, 10.0)):
+        served = with_content(fitted, vectors, strength, shrink, 0.7)
+        assert grid.set(strength, shrink, 0.7).batch_scores(matrix[:50]) == pytest.approx(
+            served.batch_scores(matrix[:50]), abs=1e-5)
+    assert len(grid.cache) == 1  # one scoring for every setting
 
 
 def test_content_is_chosen_where_tags_predict_taste_and_off_without_text():
