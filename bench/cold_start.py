@@ -26,7 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from bench.datasets import SHARED
-from bento.content import item_vectors
+from bento.content import content_neighbours, item_vectors
 from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.tuning import choose
@@ -66,15 +66,15 @@ def measure(data: Path, seed: int, algorithm: str, progress=lambda _: None) -> d
     in_cold = is_cold[matrix.tocoo().col]
     cold_test = part(matrix, in_cold)
     train, warm_test = holdout_split(part(matrix, ~in_cold), 0.2, seed)
-    vectors = item_vectors(item_ids, catalogue)
+    similarity = content_neighbours(item_vectors(item_ids, catalogue))
     choice = choose(train, item_ids, algorithm, K, seed, progress=progress)
     no_times = sp.csr_matrix(train.shape)  # citeulike-a has no like times: recency stays off
-    signals = choose_signals(train, no_times, item_ids, vectors, choice.algorithm,
+    signals = choose_signals(train, no_times, item_ids, similarity, choice.algorithm,
                              choice.params, K, seed, progress=progress)
     model = fit(choice.algorithm, train, item_ids, choice.params)
-    shipped = signals.apply(model, vectors, train, seed)
+    shipped = signals.apply(model, similarity, train, seed)
     contenders = {"popularity": fit("popularity", train, item_ids),
-                  "content only (TF-IDF over tags)": content_only(model, vectors),
+                  "content only (TF-IDF over tags)": content_only(model, similarity),
                   f"{choice.algorithm} without content": model,
                   f"{choice.algorithm} as trained (content "
                   f"{'on' if signals.content['used'] else 'off'})": shipped}

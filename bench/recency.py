@@ -49,7 +49,7 @@ def measure(seed: int, progress=lambda _: None) -> dict:
     started, cpu = time.perf_counter(), time.process_time()
     binary, times, item_ids = movielens_times()
     choice = choose(binary, item_ids, "auto", K, seed, progress=progress)
-    no_text = sp.csr_matrix((len(item_ids), 0), dtype=np.float32)
+    no_text = sp.csr_matrix((len(item_ids), len(item_ids)), dtype=np.float32)
     signals = choose_signals(binary, times, item_ids, no_text, choice.algorithm, choice.params,
                              K, seed, progress=progress)
     return {"recency": signals.recency, "algorithm": choice.algorithm, "seed": seed,

@@ -51,17 +51,17 @@ def part(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
 
 
-def with_content(model: ItemItemModel, vectors: sp.csr_matrix, strength: float,
+def with_content(model: ItemItemModel, similarity: sp.csr_matrix, strength: float,
                  shrink: float | None, scale: float) -> ItemItemModel:
     """`model` plus content at `strength` (relative to the model's own score scale: `scale`,
     from `score_scale`) and `shrink`."""
-    return dataclasses.replace(model, content=vectors, signals={
+    return dataclasses.replace(model, content=similarity, signals={
         **model.signals, "content": {"strength": strength, "shrink": shrink, "scale": scale}})
 
 
-def content_only(model: ItemItemModel, vectors: sp.csr_matrix) -> ItemItemModel:
+def content_only(model: ItemItemModel, similarity: sp.csr_matrix) -> ItemItemModel:
     """Content alone (summed cosine with the history), on `model`'s items and popularity."""
-    return ItemItemModel(model.item_ids, model.popularity, content=vectors, algorithm="content",
+    return ItemItemModel(model.item_ids, model.popularity, content=similarity, algorithm="content",
                          signals={"content": {"strength": 1.0, "shrink": None, "scale": 1.0}})
 
 
@@ -73,18 +73,18 @@ def best_scores(model: ItemItemModel, histories: sp.csr_matrix) -> float:
     return float(np.median(scores.max(axis=1)))
 
 
-def score_scale(model: ItemItemModel, vectors: sp.csr_matrix, histories: sp.csr_matrix,
+def score_scale(model: ItemItemModel, similarity: sp.csr_matrix, histories: sp.csr_matrix,
                 seed: int = 0) -> float:
     """Collaborative over content score scale: what makes a strength mean the same thing for
     EASE, RP3beta, item-kNN or iALS (their scores differ by orders of magnitude)."""
     users = np.flatnonzero(np.diff(histories.indptr))
-    if users.size == 0 or vectors.nnz == 0:
+    if users.size == 0 or similarity.nnz == 0:
         return 1.0
     users = np.random.default_rng(seed).choice(users, min(SCALE_USERS, users.size),
                                                replace=False)
     sample = histories[np.sort(users)]
     collaborative = best_scores(model, sample) if model.personal else 0.0
-    content = best_scores(content_only(model, vectors), sample)
+    content = best_scores(content_only(model, similarity), sample)
     return collaborative / content if collaborative > 0 and content > 0 else 1.0
 
 
@@ -93,9 +93,9 @@ class ContentSettings:
     one setting after another: the model's own scores and the content cosines of a batch of
     histories are computed once, so a grid of settings costs one scoring, not one each."""
 
-    def __init__(self, model: ItemItemModel, vectors: sp.csr_matrix):
+    def __init__(self, model: ItemItemModel, similarity: sp.csr_matrix):
         self.model, self.n_items = model, model.n_items
-        self.cosines = content_only(model, vectors)
+        self.cosines = content_only(model, similarity)
         self.cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self.weight = np.zeros(model.n_items, dtype=np.float32)
 
@@ -117,12 +117,12 @@ def recall_ndcg(metrics: dict) -> dict:
         "users": metrics["users"]}
 
 
-def validate_content(train: sp.csr_matrix, item_ids: list[str], vectors: sp.csr_matrix,
+def validate_content(train: sp.csr_matrix, item_ids: list[str], similarity: sp.csr_matrix,
                      algorithm: str, params: dict, k: int, seed: int,
                      progress: Callable[[str], None] = lambda _: None) -> dict:
     """The content report: whether to use it, at which (strength, shrink), and why."""
-    if vectors.nnz == 0:
-        return {"used": False, "reason": "no playlist has tags, a name or a description"}
+    if similarity.nnz == 0:
+        return {"used": False, "reason": "no two playlists share a tag or a word"}
     liked = np.flatnonzero(item_popularity(train) > 0)
     if liked.size < 10:
         return {"used": False, "reason": "too few liked playlists to simulate new ones"}
@@ -145,8 +145,8 @@ def validate_content(train: sp.csr_matrix, item_ids: list[str], vectors: sp.csr_
 
     baseline = judged(model)
     floor = baseline["warm"]["ndcg"] * (1 - WARM_TOLERANCE)
-    scale = score_scale(model, vectors, fit_part, seed)
-    settings = ContentSettings(model, vectors)
+    scale = score_scale(model, similarity, fit_part, seed)
+    settings = ContentSettings(model, similarity)
     tried = []
     for shrink in CONTENT_SHRINKS:
         for strength in CONTENT_STRENGTHS:
@@ -315,13 +315,13 @@ class Signals:
         """The model metadata's `signals`: interaction weights (plays) are never used."""
         return {"interaction_weights": False, "content": self.content, "recency": self.recency}
 
-    def apply(self, model: ItemItemModel, vectors: sp.csr_matrix, histories: sp.csr_matrix,
+    def apply(self, model: ItemItemModel, similarity: sp.csr_matrix, histories: sp.csr_matrix,
               seed: int = 0) -> ItemItemModel:
         """`model` (fitted on `histories`) with the chosen content and recency."""
         if self.content.get("used"):
-            model = with_content(model, vectors, self.content["strength"],
+            model = with_content(model, similarity, self.content["strength"],
                                  self.content["shrink"],
-                                 score_scale(model, vectors, histories, seed))
+                                 score_scale(model, similarity, histories, seed))
         if self.recency.get("used"):
             model = dataclasses.replace(model, signals={
                 **model.signals, "recency": {"half_life_days": self.recency["half_life_days"]}})
@@ -329,12 +329,12 @@ class Signals:
 
 
 def choose_signals(train: sp.csr_matrix, times: sp.csr_matrix, item_ids: list[str],
-                   vectors: sp.csr_matrix, algorithm: str, params: dict, k: int, seed: int,
+                   similarity: sp.csr_matrix, algorithm: str, params: dict, k: int, seed: int,
                    half_life_days: float | None | bool = None,
                    progress: Callable[[str], None] = lambda _: None) -> Signals:
     """Validate content, then recency on the model with the chosen content; `half_life_days`:
     None tries a few, a number only that one, False switches recency off unvalidated."""
-    content = validate_content(train, item_ids, vectors, algorithm, params, k, seed, progress)
+    content = validate_content(train, item_ids, similarity, algorithm, params, k, seed, progress)
     chosen = Signals(content, {})
     if half_life_days is False:
         recency = {"used": False, "reason": "switched off (--recency-half-life-days off)"}
@@ -342,7 +342,7 @@ def choose_signals(train: sp.csr_matrix, times: sp.csr_matrix, item_ids: list[st
         recency = validate_recency(
             entry_times(times, train), item_ids, algorithm, params, k, seed,
             half_life_days or None,
-            lambda model, histories: chosen.apply(model, vectors, histories, seed), progress)
+            lambda model, histories: chosen.apply(model, similarity, histories, seed), progress)
     on = f"on (half-life {recency.get('half_life_days')} days)" if recency["used"] else "off"
     progress(f"signals: content {'on' if content['used'] else 'off'}, recency {on}")
     return Signals(content, recency)

@@ -24,7 +24,7 @@ import numpy as np
 import scipy
 import sklearn
 
-from bento.content import item_vectors
+from bento.content import content_neighbours, item_vectors
 from bento.memory import fit_warning
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
@@ -184,9 +184,9 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
 
     metrics: dict[str, dict] = {}
     holdout = None
-    vectors = item_vectors(matrix.item_ids, {
+    similarity = content_neighbours(item_vectors(matrix.item_ids, {
         p.id: {"name": p.name, "description": p.description, "tags": p.tags}
-        for p in dataset.playlists.values()})
+        for p in dataset.playlists.values()}))
     times = like_times(dataset, matrix)
     train_part = user_items
     if with_eval:
@@ -194,7 +194,7 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
         log("choosing settings on a validation split of the training part ...")
     choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
                     time_budget=time_budget)
-    signals = choose_signals(train_part, times, matrix.item_ids, vectors, choice.algorithm,
+    signals = choose_signals(train_part, times, matrix.item_ids, similarity, choice.algorithm,
                              choice.params, k, seed, half_life_days, log)
     if with_eval:
         log(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
@@ -202,7 +202,7 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train_part, matrix.item_ids, params)
             if label == "model":
-                candidate = signals.apply(candidate, vectors, train_part, seed)
+                candidate = signals.apply(candidate, similarity, train_part, seed)
             metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed,
                                            progress=f"evaluating {label}")
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
@@ -210,7 +210,7 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
 
     log(f"fitting {choice.algorithm} on all data ...")
     model = signals.apply(fit(choice.algorithm, user_items, matrix.item_ids, choice.params),
-                          vectors, user_items, seed)
+                          similarity, user_items, seed)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in dataset.playlists.values()}
     stamps = [stamp for stamp in dataset.timestamps if stamp is not None]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,

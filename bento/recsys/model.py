@@ -6,12 +6,13 @@ Scores come from a history (item indices) alone: `weights[history].sum(axis=0)` 
 personal results after one like. Popularity is the same interface with neither part.
 
 Two optional signals (chosen on validation by bento.signals, see `signals`):
-- content: unit item vectors over words and tags (`content`, items x terms); an item's content
-  score is the summed cosine with the history, added with a weight per target item that falls
-  with its feedback, `strength * scale * shrink / (shrink + n_j)`: a playlist nobody liked yet is
-  reached through what it shares with the history, a well-liked one is barely touched.
+- content: each item's nearest items by the cosine of their words and tags (`content`, items x
+  items, a few hundred per row); an item's content score is its summed cosine with the history,
+  added with a weight per target item that falls with its feedback, `strength * scale * shrink
+  / (shrink + n_j)`: a playlist nobody liked yet is reached through what it shares with the
+  history, a well-liked one is barely touched. Served like a sparse weight matrix: a row gather.
 - recency: `weights`, one per history item (e.g. `recency_weights`), scale its row of the
-  item-item sum, its confidence in the fold-in, and its share of the content profile.
+  item-item and content sums and its confidence in the fold-in.
 """
 from __future__ import annotations
 
@@ -30,7 +31,18 @@ CATALOGUE_FILE = "catalogue.json"
 # Popularity breaks ties and fills slots the history says nothing about; small enough never to
 # reorder items that have a real personal score.
 TIE_BREAK = 1e-6
-CONTENT_USER_CHUNK = 256  # histories per sparse content product in batch_scores
+
+
+def gathered(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """matrix[rows][:, cols] as a dense float32 array, from a row gather (no scipy indexing:
+    this runs on every request)."""
+    positions, found, values = row_entries(matrix, rows)
+    column_of = np.full(matrix.shape[1], -1)
+    column_of[cols] = np.arange(cols.size)
+    wanted = column_of[found] >= 0
+    block = np.zeros((rows.size, cols.size), dtype=np.float32)
+    block[positions[wanted], column_of[found[wanted]]] = values[wanted]
+    return block
 
 
 def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -56,7 +68,7 @@ class ItemItemModel:
     algorithm: str = "popularity"
     params: dict = field(default_factory=dict)
     factors: np.ndarray | None = None
-    # items x terms, unit rows; with signals["content"] = {"strength", "shrink", "scale"}
+    # items x items content cosines; with signals["content"] = {"strength", "shrink", "scale"}
     content: sp.csr_matrix | None = None
     # what is switched on: {"content": {...}, "recency": {"half_life_days": d}}
     signals: dict = field(default_factory=dict)
@@ -74,7 +86,6 @@ class ItemItemModel:
         self.content_weight = None
         if self.content is not None:
             self.content = sp.csr_matrix(self.content, dtype=np.float32)
-            self.content_terms = self.content.T.tocsr()  # terms x items: posting lists
             self.content_weight = content_weights(self.popularity, **self.signals["content"])
 
     @property
@@ -124,15 +135,10 @@ class ItemItemModel:
         return summed.astype(np.float32) + TIE_BREAK * self.popularity_prior
 
     def content_scores(self, history: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
-        """Each item's weighted summed cosine with the history, times its content weight: the
-        history's term profile, then the posting lists of only the terms it holds."""
-        rows, terms, vals = row_entries(self.content, history)
+        """Each item's weighted summed cosine with the history, times its content weight."""
+        rows, items, vals = row_entries(self.content, history)
         vals = vals if weights is None else vals * weights[rows]
-        profile = np.bincount(terms, weights=vals, minlength=self.content.shape[1])
-        held = np.flatnonzero(profile)
-        rows, items, vals = row_entries(self.content_terms, held)
-        summed = np.bincount(items, weights=vals * profile[held][rows], minlength=self.n_items)
-        return summed * self.content_weight
+        return np.bincount(items, weights=vals, minlength=self.n_items) * self.content_weight
 
     def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
         """Scores for many histories at once (users x items, dense), for evaluation; a stored
@@ -155,12 +161,7 @@ class ItemItemModel:
 
     def content_cosine_sums(self, histories: sp.csr_matrix) -> np.ndarray:
         """users x items: each item's (weighted) summed content cosine with each history."""
-        profiles = sp.csr_matrix(histories @ self.content)
-        sums = np.empty((histories.shape[0], self.n_items), dtype=np.float32)
-        for start in range(0, histories.shape[0], CONTENT_USER_CHUNK):
-            part = slice(start, start + CONTENT_USER_CHUNK)
-            sums[part] = (profiles[part] @ self.content_terms).toarray()
-        return sums
+        return sp.csr_matrix(histories @ self.content).toarray().astype(np.float32)
 
     def top_k(self, scores: np.ndarray, k: int, blocked: np.ndarray) -> np.ndarray:
         """Indices of the k best scores, best first, never one of `blocked`."""
@@ -204,11 +205,7 @@ class ItemItemModel:
         """history x items: each history item's additive share of each item's score."""
         contributions = np.zeros((history.size, items.size), dtype=np.float32)
         if sp.issparse(self.weights):
-            rows, cols, vals = row_entries(self.weights, history)
-            column_of = np.full(self.n_items, -1)
-            column_of[items] = np.arange(items.size)
-            wanted = column_of[cols] >= 0
-            contributions[rows[wanted], column_of[cols[wanted]]] = vals[wanted]
+            contributions = gathered(self.weights, history, items)
         elif self.weights is not None:
             contributions = self.weights[np.ix_(history, items)]
         if weights is not None:
@@ -220,27 +217,11 @@ class ItemItemModel:
             shares = confidence * (self.factors[items] @ inverse_picked).T
             contributions = (1.0 - self.share) * contributions + self.share * shares
         if self.content is not None:
-            cosines = self.content_cosines(history, items)
+            cosines = gathered(self.content, history, items)
             if weights is not None:
                 cosines *= weights[:, None]
             contributions = contributions + cosines * self.content_weight[items]
         return contributions
-
-    def content_cosines(self, history: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """history x items content cosines, from gathered rows over the items' terms only (no
-        scipy row indexing: this runs on every request)."""
-        item_rows, item_terms, item_values = row_entries(self.content, items)
-        terms, local = np.unique(item_terms, return_inverse=True)
-        if terms.size == 0:
-            return np.zeros((history.size, items.size), dtype=np.float32)
-        targets = np.zeros((items.size, terms.size), dtype=np.float32)
-        targets[item_rows, local] = item_values
-        rows, history_terms, values = row_entries(self.content, history)
-        position = np.minimum(np.searchsorted(terms, history_terms), terms.size - 1)
-        shared = terms[position] == history_terms
-        sources = np.zeros((history.size, terms.size), dtype=np.float32)
-        sources[rows[shared], position[shared]] = values[shared]
-        return sources @ targets.T
 
     def reindexed(self, item_ids: list[str]) -> "ItemItemModel":
         """The same model over `item_ids` first, then the items only this model knows, so it
@@ -266,7 +247,7 @@ class ItemItemModel:
             factors = np.zeros((len(union), factors.shape[1]), dtype=np.float32)
             factors[old_to_new] = self.factors
         if content is not None:
-            content = (mapping.T @ content).tocsr()
+            content = (mapping.T @ content @ mapping).tocsr()
         return ItemItemModel(union, popularity, weights, self.algorithm, self.params, factors,
                              content, self.signals)
 

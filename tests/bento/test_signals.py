@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bento.content import item_vectors
+from bento.content import content_neighbours, item_vectors
 from bento.recsys.algorithms import fit
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import DAY_SECONDS, recency_weights
@@ -14,15 +14,16 @@ from bento.signals import (ContentSettings, Signals, entry_times, time_split,
                            validate_content, validate_recency, weighted_histories, with_content)
 
 IDS = ["a", "b", "c", "d"]
-# Unit rows: a and d share their only term, b is half a's term, c has none.
+# Content cosines of unit rows a = d = [1, 0], b = [0.6, 0.8], c = [0, 0] (no text).
 VECTORS = sp.csr_matrix(np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 0.0], [1.0, 0.0]],
                                  dtype=np.float32))
+SIMILARITY = content_neighbours(VECTORS)
 POPULARITY = np.array([3.0, 1.0, 2.0, 0.0], dtype=np.float32)  # d: nobody liked it yet
 WEIGHTS = np.array([[0, 2, 1, 0], [1, 0, 0, 0], [0, 4, 0, 0], [0, 0, 0, 0]], dtype=np.float32)
 CONTENT = {"strength": 2.0, "shrink": 1.0, "scale": 0.5}
 
 
-def model(weights=WEIGHTS, content=VECTORS, **signals) -> ItemItemModel:
+def model(weights=WEIGHTS, content=SIMILARITY, **signals) -> ItemItemModel:
     return ItemItemModel(IDS, POPULARITY, weights, "test", {}, None, content,
                          {"content": CONTENT, **signals} if content is not None else signals)
 
@@ -33,8 +34,8 @@ def test_content_adds_feedback_weighted_cosine_by_hand(sparse):
     scored = model(weights)
     # content weight = 2 * 0.5 * 1 / (1 + n_j): [1/4, 1/2, 1/3, 1]
     assert scored.content_weight == pytest.approx([0.25, 0.5, 1 / 3, 1.0])
-    # History {a}: collaborative [0, 2, 1, 0]; cosines with a [1, 0.6, 0, 1].
-    expected = np.array([0 + 0.25, 2 + 0.3, 1 + 0, 0 + 1.0])
+    # History {a}: collaborative [0, 2, 1, 0]; cosines with a [-, 0.6, 0, 1] (no self).
+    expected = np.array([0, 2 + 0.3, 1 + 0, 0 + 1.0])
     scores = scored.scores(np.array([0]))
     assert scores == pytest.approx(expected + 1e-6 * POPULARITY / 3, abs=1e-6)
     items, top = scored.recommend(np.array([0]), 3)
@@ -45,12 +46,27 @@ def test_content_adds_feedback_weighted_cosine_by_hand(sparse):
     assert batch[0] == pytest.approx(scores, abs=1e-6)
 
 
-def test_content_only_model_and_no_text():
-    alone = ItemItemModel(IDS, POPULARITY, content=VECTORS,
+def test_content_neighbours_and_a_content_only_model():
+    assert SIMILARITY.toarray() == pytest.approx(np.array(
+        [[0, 0.6, 0, 1], [0.6, 0, 0, 0.6], [0, 0, 0, 0], [1, 0.6, 0, 0]]), abs=1e-6)
+    nearest = content_neighbours(VECTORS, neighbours=1).toarray()
+    assert nearest[0].tolist() == [0, 0, 0, 1] and nearest[2].tolist() == [0, 0, 0, 0]
+    alone = ItemItemModel(IDS, POPULARITY, content=SIMILARITY,
                           signals={"content": {"strength": 1.0, "shrink": None, "scale": 1.0}})
     assert alone.personal
-    assert alone.scores(np.array([1]))[:2] == pytest.approx([0.6, 1.0], abs=1e-5)
+    assert alone.scores(np.array([1]))[[0, 3]] == pytest.approx([0.6, 0.6], abs=1e-5)
     assert item_vectors(["x", "y"], {}).shape == (2, 0)
+    assert content_neighbours(item_vectors(["x", "y"], {})).nnz == 0
+    # Blocks of rows give the same neighbours as one block.
+    rng = np.random.default_rng(2)
+    vectors = sp.csr_matrix(rng.random((30, 5)) * (rng.random((30, 5)) > 0.6))
+    import bento.content
+    whole = content_neighbours(vectors, 4).toarray()
+    bento.content.BLOCK_ENTRIES, saved = 60, bento.content.BLOCK_ENTRIES
+    try:
+        assert content_neighbours(vectors, 4).toarray() == pytest.approx(whole)
+    finally:
+        bento.content.BLOCK_ENTRIES = saved
 
 
 def test_item_vectors_are_unit_rows_over_tags_and_words():
@@ -143,7 +159,7 @@ def taste_data(seed=0, n_users=400, n_items=60, groups=4):
 
 def test_the_content_grid_scores_like_the_served_model():
     matrix, ids, catalogue = taste_data()
-    vectors = item_vectors(ids, catalogue)
+    vectors = content_neighbours(item_vectors(ids, catalogue))
     fitted = fit("itemknn", matrix, ids, {"neighbours": 30})
     grid = ContentSettings(fitted, vectors)
     for strength, shrink in ((0.5, 1.0), (2.0, 10.0)):
@@ -155,13 +171,15 @@ def test_the_content_grid_scores_like_the_served_model():
 
 def test_content_is_chosen_where_tags_predict_taste_and_off_without_text():
     matrix, ids, catalogue = taste_data()
-    report = validate_content(matrix, ids, item_vectors(ids, catalogue), "itemknn",
+    report = validate_content(matrix, ids, content_neighbours(item_vectors(ids, catalogue)),
+                              "itemknn",
                               {"neighbours": 30}, 10, 0)
     assert report["used"], report
     assert report["chosen"]["cold"]["recall"] > report["without"]["cold"]["recall"]
     assert report["chosen"]["warm"]["ndcg"] >= report["without"]["warm"]["ndcg"] * 0.99
-    off = validate_content(matrix, ids, item_vectors(ids, {}), "itemknn", {}, 10, 0)
-    assert off == {"used": False, "reason": "no playlist has tags, a name or a description"}
+    off = validate_content(matrix, ids, content_neighbours(item_vectors(ids, {})), "itemknn",
+                           {}, 10, 0)
+    assert off == {"used": False, "reason": "no two playlists share a tag or a word"}
 
 
 def drifting_times(seed=0, n_users=300, groups=10, days=400.0):
@@ -214,7 +232,7 @@ def test_time_split_and_weights_by_hand():
 
 def test_signals_apply_switches_on_only_what_was_chosen():
     matrix, ids, catalogue = taste_data()
-    vectors = item_vectors(ids, catalogue)
+    vectors = content_neighbours(item_vectors(ids, catalogue))
     fitted = fit("itemknn", matrix, ids, {"neighbours": 30})
     off = Signals({"used": False}, {"used": False}).apply(fitted, vectors, matrix)
     assert off.content is None and off.half_life_days is None
