@@ -123,6 +123,8 @@ def validate_content(train: sp.csr_matrix, item_ids: list[str], similarity: sp.c
     """The content report: whether to use it, at which (strength, shrink), and why."""
     if similarity.nnz == 0:
         return {"used": False, "reason": "no two playlists share a tag or a word"}
+    if algorithm == "popularity":  # content would replace the ranking, not add to one
+        return {"used": False, "reason": "a popularity model has no personal scores to add to"}
     liked = np.flatnonzero(item_popularity(train) > 0)
     if liked.size < 10:
         return {"used": False, "reason": "too few liked playlists to simulate new ones"}

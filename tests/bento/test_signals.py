@@ -180,6 +180,9 @@ def test_content_is_chosen_where_tags_predict_taste_and_off_without_text():
     off = validate_content(matrix, ids, content_neighbours(item_vectors(ids, {})), "itemknn",
                            {}, 10, 0)
     assert off == {"used": False, "reason": "no two playlists share a tag or a word"}
+    popular = validate_content(matrix, ids, content_neighbours(item_vectors(ids, catalogue)),
+                               "popularity", {}, 10, 0)
+    assert not popular["used"] and "popularity" in popular["reason"]
 
 
 def drifting_times(seed=0, n_users=300, groups=10, days=400.0):
