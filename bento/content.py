@@ -1,51 +1,76 @@
 """Content similarity for playlists with little or no feedback (issue 16, cold start).
 
-TF-IDF (scikit-learn) over each item's tags, name and description gives an item-item cosine
-matrix; it is blended into the collaborative weights column by column, by how much feedback the
-target item has: `blend[:, j] = a_j * cf[:, j] / cf_scale + (1 - a_j) * content[:, j]` with
-`a_j = n_j / (n_j + shrink)`. Scores stay `weights[history].sum(axis=0)`, so the blend is just
-another item-item matrix (ItemItemModel serves it unchanged): a playlist nobody liked yet is
-reached through the tags and words it shares with what a listener likes.
+TF-IDF (scikit-learn) over each item's tags, name and description, one unit row per item, then
+each item's `neighbours` nearest items by cosine (computed in blocks of rows, so never a dense
+item x item matrix): the model (bento.recsys.model) serves it like a sparse weight matrix, a
+gather over the history's rows, whatever the catalogue's size. Only the trainer imports this
+module; the Bento serves the stored matrix with numpy/scipy.
 """
 from __future__ import annotations
+
+import re
+import time
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
 
-from bento.recsys.algorithms import keep_top_per_row
+from bento.recsys.evaluation import top_k_per_row
 
-
-def item_texts(item_ids: list[str], catalogue: dict[str, dict]) -> list[str]:
-    """Tags as single tokens (a multi-word tag stays one feature), then name and description."""
-    texts = []
-    for item_id in item_ids:
-        entry = catalogue.get(item_id) or {}
-        tags = " ".join("tag_" + tag.replace(" ", "_") for tag in entry.get("tags", []))
-        texts.append(f"{tags} {entry.get('name', '')} {entry.get('description', '')}")
-    return texts
+WORD = re.compile(r"\w\w+")
+# A term on most of the catalogue (a description's template words) tells items apart no
+# better than chance and would give every pair a cosine floor (judged from 10 items on).
+MAX_SHARE = 0.8
+NEIGHBOURS = 100
+BLOCK_ENTRIES = 1 << 24  # dense cosines per block of rows (64 MiB)
+DENSE_VECTOR_BYTES = 1 << 28  # item vectors multiplied dense up to this size (float32)
 
 
-def content_similarity(texts: list[str], neighbours: int = 100) -> sp.csr_matrix:
-    """Cosine of TF-IDF vectors, the `neighbours` best per row, no self-similarity."""
-    vectors = TfidfVectorizer(token_pattern=r"[^\s]+", sublinear_tf=True,
-                              min_df=1).fit_transform(texts)
-    similarity = sp.csr_matrix(cosine_similarity(vectors, dense_output=False), dtype=np.float32)
-    similarity.setdiag(0)
-    similarity.eliminate_zeros()
-    return keep_top_per_row(similarity, neighbours)
+def terms(entry: dict) -> list[str]:
+    """A tag is one term (a multi-word tag stays whole), then the name's and description's
+    lower-cased words."""
+    words = WORD.findall(f"{entry.get('name', '')} {entry.get('description', '')}".lower())
+    return [f"tag:{tag}" for tag in entry.get("tags", [])] + words
 
 
-def blend(collaborative: sp.csr_matrix | None, content: sp.csr_matrix, feedback: np.ndarray,
-          shrink: float = 10.0) -> sp.csr_matrix:
-    """Per target column j: a_j of the collaborative weights (scaled to content's range) and
-    1 - a_j of content, a_j = n_j / (n_j + shrink) from item j's feedback count n_j."""
-    trust = (feedback / (feedback + shrink)).astype(np.float32)
-    mixed = content @ sp.diags(1 - trust)
-    if collaborative is not None and collaborative.nnz:
-        cf = sp.csr_matrix(collaborative, dtype=np.float32)
-        scale = float(np.percentile(np.abs(cf.data), 99)) or 1.0
-        content_scale = float(np.percentile(content.data, 99)) if content.nnz else 1.0
-        mixed = mixed + cf @ sp.diags(trust * content_scale / scale)
-    return sp.csr_matrix(mixed, dtype=np.float32)
+def item_vectors(item_ids: list[str], catalogue: dict[str, dict]) -> sp.csr_matrix:
+    """items x terms TF-IDF, L2-normalised rows (an item without text: a zero row)."""
+    entries = [catalogue.get(item_id) or {} for item_id in item_ids]
+    vectorizer = TfidfVectorizer(analyzer=terms, sublinear_tf=True, norm="l2",
+                                 max_df=MAX_SHARE if len(item_ids) >= 10 else 1.0)
+    try:
+        vectors = vectorizer.fit_transform(entries)
+    except ValueError:  # no item has any text: an empty vocabulary
+        return sp.csr_matrix((len(item_ids), 0), dtype=np.float32)
+    return sp.csr_matrix(vectors, dtype=np.float32)
+
+
+def content_neighbours(vectors: sp.csr_matrix, neighbours: int = NEIGHBOURS,
+                       deadline: float | None = None) -> sp.csr_matrix | None:
+    """items x items: each row's `neighbours` largest positive cosines, no self-similarity;
+    None once `time.monotonic()` passes `deadline` (between blocks of rows). A small
+    vocabulary (most catalogues: tags and a few words) is multiplied dense, by BLAS."""
+    n_items, n_terms = vectors.shape
+    keep = max(1, min(neighbours, n_items - 1))
+    dense = n_items * n_terms * 4 <= DENSE_VECTOR_BYTES
+    left = vectors.toarray() if dense else vectors
+    right = np.ascontiguousarray(left.T) if dense else sp.csr_matrix(vectors.T)
+    block = max(1, BLOCK_ENTRIES // max(n_items, 1))
+    rows, cols, values = [], [], []
+    for start in range(0, n_items, block):
+        if deadline is not None and time.monotonic() > deadline:
+            return None
+        cosines = left[start:start + block] @ right
+        cosines = cosines if dense else cosines.toarray()
+        local = np.arange(cosines.shape[0])
+        cosines[local, start + local] = 0.0
+        top = top_k_per_row(cosines, keep)
+        picked = np.take_along_axis(cosines, top, axis=1)
+        positive = picked > 0
+        rows.append(np.repeat(start + local, top.shape[1]).reshape(top.shape)[positive])
+        cols.append(top[positive])
+        values.append(picked[positive])
+    if not rows:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float32)
+    return sp.csr_matrix((np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(n_items, n_items), dtype=np.float32)

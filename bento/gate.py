@@ -86,10 +86,15 @@ def fresh_split(cutoff: float, fraction: float = 0.2):
 def model_mib(model: ItemItemModel) -> float:
     """Bytes the model's arrays take once loaded (what grows with the catalogue)."""
     arrays = [model.popularity, model.popularity_prior]
-    if sp.issparse(model.weights):
-        arrays += [model.weights.data, model.weights.indices, model.weights.indptr]
-    elif model.weights is not None:
-        arrays.append(model.weights)
+    for matrix in (model.weights, model.content):
+        if sp.issparse(matrix):
+            arrays += [matrix.data, matrix.indices, matrix.indptr]
+        elif matrix is not None:
+            arrays.append(matrix)
+    if model.content is not None:  # its posting lists are a second copy
+        arrays += [model.content.data, model.content.indices, model.content_weight]
+    if model.factors is not None:
+        arrays += [model.factors, model.gram]
     return sum(np.asarray(array).nbytes for array in arrays) / MIB
 
 

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse
 import datarules
 from datarules.bodylimit import BodyLimitMiddleware
 from bento.recsys.model import ItemItemModel
+from bento.recsys.weighting import recency_weights
 from bento.tagfilter import TagIndex
 
 
@@ -34,8 +35,28 @@ MODEL_TAG = REGISTRY_INFO.get("tag") or os.environ.get("RECOMMENDER_MODEL",
                                                        "playlist_recommender:latest")
 MAX_IDS = 2000
 # /recommend's largest legitimate body: 2,000 history + 2,000 excluded ids of up to 128
-# characters each, about 0.55 MB as JSON.
+# characters each (and 2,000 history_times), about 0.6 MB as JSON.
 MAX_BODY_BYTES = 1024 * 1024
+# Overrides the model's validated recency half-life: a number of days, or "off".
+RECENCY_SETTING = "RECOMMENDER_RECENCY_HALF_LIFE_DAYS"
+
+
+def served_half_life(model: ItemItemModel, env=None) -> float | None:
+    """RECOMMENDER_RECENCY_HALF_LIFE_DAYS if set (days, or off/0), else what the trainer
+    validated (None: recency off)."""
+    value = (os.environ if env is None else env).get(RECENCY_SETTING, "").strip().lower()
+    if not value:
+        return model.half_life_days
+    if value in ("off", "0"):
+        return None
+    try:
+        days = float(value)
+    except ValueError:
+        days = float("nan")
+    if not 0 < days < float("inf"):
+        raise ValueError(f"{RECENCY_SETTING}={value!r}: a positive number of days, or off")
+    return days
+
 
 # The shared id rule (datarules): the same ids the gateway and the trainer accept.
 PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=datarules.MAX_ID_LENGTH),
@@ -46,6 +67,7 @@ TagName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True,
                     AfterValidator(datarules.raising(datarules.tag_problem))]
 TagList = Annotated[list[TagName], Field(max_length=datarules.MAX_TAGS)]
 TopK = Annotated[int, Field(ge=1, le=100, description="how many items to return (1..100)")]
+LikedAt = Annotated[float | None, Field(allow_inf_nan=False)]
 
 
 class Item(BaseModel):
@@ -81,6 +103,10 @@ class ModelInfo(BaseModel):
     # the null of an optional field, and answers must match the published schema.
     registry_version: str = Field("", description="MLflow registered model version ('': none)")
     promoted_at: str = Field("", description="when that version became champion ('': unknown)")
+    signals: dict = Field(default_factory=dict,
+                          description="content and recency: on or off, and the validation")
+    recency_half_life_days: float = Field(
+        0.0, description="the half-life this Bento applies to history_times (0: off)")
 
 
 def catalogue_summary(catalogue: dict[str, dict]) -> dict:
@@ -113,6 +139,7 @@ class PlaylistRecommender:
         self.model, catalogue = ItemItemModel.load(Path(self.bento_model.path))
         self.tag_index = TagIndex(self.model.item_ids, catalogue)
         self.tag = str(self.bento_model.tag)
+        self.half_life = served_half_life(self.model)
         info = self.bento_model.info.metadata
         registry = REGISTRY_INFO if REGISTRY_INFO.get("tag") == self.tag else {}
         self.info = ModelInfo(
@@ -122,13 +149,15 @@ class PlaylistRecommender:
             trained_at=info.get("trained_at", ""), versions=info.get("versions", {}),
             catalogue=catalogue_summary(catalogue),
             registry_version=registry.get("version") or "",
-            promoted_at=registry.get("promoted_at") or "")
+            promoted_at=registry.get("promoted_at") or "",
+            signals=info.get("signals", {}), recency_half_life_days=self.half_life or 0.0)
         model_info_gauge().labels(tag=self.tag,
                                   registry_version=registry.get("version") or "").set(1)
 
-    def items(self, history: np.ndarray, indices: np.ndarray, scores: np.ndarray) -> list[Item]:
+    def items(self, history: np.ndarray, indices: np.ndarray, scores: np.ndarray,
+              weights: np.ndarray | None = None) -> list[Item]:
         ids = self.model.item_ids
-        reasons = self.model.explain(history, indices)
+        reasons = self.model.explain(history, indices, weights=weights)
         return [Item(playlist_id=ids[i], score=round(float(s), 6),
                      because=[ids[h] for h in why])
                 for i, s, why in zip(indices.tolist(), scores.tolist(), reasons)]
@@ -141,18 +170,39 @@ class PlaylistRecommender:
         exclude: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
         tags: TagList = [],  # noqa: B006
         exclude_tags: TagList = [],  # noqa: B006
+        history_times: Annotated[list[LikedAt], Field(max_length=MAX_IDS)] = [],  # noqa: B006
     ) -> Recommendations:
         """Top-k playlists for a listening history; popular ones when the history says nothing.
-        `tags`: only items with any of them; `exclude_tags`: none with one of them."""
+        `tags`: only items with any of them; `exclude_tags`: none with one of them.
+        `history_times`: when each history item was liked (unix seconds, null: unknown), in
+        `history`'s order; with recency on, recent likes weigh more."""
+        if history_times and len(history_times) != len(history):
+            reason = (f"history_times has {len(history_times)} entries for {len(history)} "
+                      "history ids: give one per id, or none")
+            return JSONResponse({"error": reason, "detail": reason}, status_code=400)
         known, unknown = self.model.known(history)
+        weights = self.recency(known, history, history_times)
         excluded, _ = self.model.known(exclude)
         if tags or exclude_tags:
             excluded = np.concatenate([excluded, self.tag_index.blocked(tags, exclude_tags)])
         # Unknown history ids are still never returned, because they are not in the catalogue.
-        indices, scores = self.model.recommend(known, k, excluded)
+        indices, scores = self.model.recommend(known, k, excluded, weights)
         strategy = "personalized" if known.size else "popular"
-        return Recommendations(items=self.items(known, indices, scores), strategy=strategy,
-                               unknown=unknown, model=self.tag)
+        return Recommendations(items=self.items(known, indices, scores, weights),
+                               strategy=strategy, unknown=unknown, model=self.tag)
+
+    def recency(self, known: np.ndarray, history: list[str],
+                history_times: list[float | None]) -> np.ndarray | None:
+        """One weight per known history item, or None (recency off, or no times given)."""
+        if self.half_life is None or not history_times or not known.size:
+            return None
+        newest: dict[str, float] = {}
+        for playlist_id, liked_at in zip(history, history_times):
+            if liked_at is not None:
+                newest[playlist_id] = max(liked_at, newest.get(playlist_id, liked_at))
+        ids = self.model.item_ids
+        times = np.asarray([newest.get(ids[i], np.nan) for i in known.tolist()])
+        return recency_weights(times, self.half_life)
 
     @bentoml.api
     async def similar(self, playlist_id: PlaylistId, k: TopK = 10) -> SimilarPlaylists:

@@ -24,6 +24,7 @@ import numpy as np
 import scipy
 import sklearn
 
+from bento.content import content_neighbours, item_vectors
 from bento.memory import fit_warning
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
@@ -33,12 +34,15 @@ from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
+from bento.signals import Signals, choose_signals, like_times
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 # matrix -> (train part, held-out part), binary user x item matrices
 Split = Callable[[InteractionMatrix], tuple]
 EVAL_MAX_USERS = 20_000
 DEFAULT_TIME_BUDGET = 120.0
+# Of --time-budget, the settings search may spend this share; the signal checks the rest.
+SEARCH_SHARE = 0.75
 ENGINES = ("local", "spark")
 
 
@@ -88,11 +92,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-eval", action="store_true", help="skip the holdout evaluation")
     parser.add_argument("--metrics-out", type=Path, help="also write the metrics as JSON here")
     parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
-                        help="seconds of settings search; no new candidate starts after it")
+                        help="seconds for the settings search (3/4) and the content and "
+                             "recency checks (the rest): nothing new starts after it; "
+                             "0: no bound")
+    parser.add_argument("--recency-half-life-days", default="auto", type=half_life_arg,
+                        help="auto: try a few half-lives on a time-ordered validation split; "
+                             "DAYS: try only that one; off: never weigh likes by age")
     args = parser.parse_args(argv)
+    if args.time_budget < 0:
+        parser.error("--time-budget must be 0 (no bound) or more")
     if not 1 <= args.k <= 100:
         parser.error("--k must be between 1 and 100")
     return args
+
+
+def half_life_arg(value: str) -> float | bool | None:
+    """auto -> None (validate a few), off -> False, a positive number of days."""
+    if value in ("auto", "off"):
+        return None if value == "auto" else False
+    try:
+        days = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not auto, off or a number") from None
+    if not days > 0 or days == float("inf"):
+        raise argparse.ArgumentTypeError(f"{value!r} must be a positive number of days")
+    return days
 
 
 @dataclass
@@ -108,6 +132,7 @@ class Training:
     counts: dict[str, int]
     fingerprint: str
     data_until: float | None          # the newest like's unix time: later likes are unseen
+    signals: Signals                  # content and recency: on or off, and why
 
 
 def random_holdout(seed: int) -> Split:
@@ -157,19 +182,23 @@ def summing_engine(name: str):
 
 def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
           with_eval: bool = True, split: Split | None = None,
-          time_budget: float = DEFAULT_TIME_BUDGET, engine: str = "local") -> Training:
-    """Load, choose settings, evaluate against popularity on a holdout (`split`, default
+          time_budget: float = DEFAULT_TIME_BUDGET, engine: str = "local",
+          half_life_days: float | bool | None = None) -> Training:
+    """Load, choose settings and signals (bento.signals; `half_life_days` as
+    --recency-half-life-days), evaluate against popularity on a holdout (`split`, default
     `random_holdout(seed)`), fit on all; the listener statistics summed by `engine`."""
     if engine == "local":
         warning = fit_warning(Path(data_dir), EASE_MAX_ITEMS)
         if warning:
             log(f"warning: {warning}")
     with summing_engine(engine) as spark:
-        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget, spark)
+        return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget, spark,
+                          half_life_days)
 
 
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
-               split: Split | None, time_budget: float, spark=None) -> Training:
+               split: Split | None, time_budget: float, spark=None,
+               half_life_days: float | bool | None = None) -> Training:
     started, cpu_started = time.perf_counter(), time.process_time()
 
     def step(message: str) -> None:  # each step with the wall and CPU seconds since the start
@@ -185,31 +214,43 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
 
     metrics: dict[str, dict] = {}
     holdout = None
-    if not with_eval:
-        choice = choose(user_items, matrix.item_ids, algorithm, k, seed, progress=log,
-                        time_budget=time_budget)
-    else:
+    train_part = user_items
+    if with_eval:
         holdout = train_part, test = (split or random_holdout(seed))(matrix)
         step("choosing settings on a validation split of the training part ...")
-        choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
-                        time_budget=time_budget)
+    budget = time_budget or None  # 0: no bound
+    deadline = None if budget is None else time.monotonic() + budget
+    choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
+                    time_budget=None if budget is None else budget * SEARCH_SHARE)
+    step("content neighbours and the content and recency signals on validation ...")
+    similarity = content_neighbours(item_vectors(matrix.item_ids, {
+        p.id: {"name": p.name, "description": p.description, "tags": p.tags}
+        for p in playlists.values()}), deadline=deadline)
+    signals = choose_signals(train_part, like_times(matrix), matrix.item_ids, similarity,
+                             choice.algorithm, choice.params, k, seed, half_life_days, log,
+                             deadline)
+    if with_eval:
         step(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             candidate = fit(name, train_part, matrix.item_ids, params)
+            if label == "model":
+                candidate = signals.apply(candidate, similarity, train_part, seed)
             metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed,
                                            progress=f"evaluating {label}")
         print_table({f"{choice.algorithm} (chosen)": metrics["model"],
                      "popularity (baseline)": metrics["popularity"]}, k)
 
     step(f"fitting {choice.algorithm} on all data ...")
-    model = fit(choice.algorithm, user_items, matrix.item_ids, choice.params)
+    model = signals.apply(fit(choice.algorithm, user_items, matrix.item_ids, choice.params),
+                          similarity, user_items, seed)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in playlists.values()}
     dated = matrix.liked_at[~np.isnan(matrix.liked_at)]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,
                     {"users": n_users, "playlists": n_items,
                      "interactions": int(matrix.user_items.nnz)},
-                    fingerprint(Path(data_dir)), float(dated.max()) if dated.size else None)
+                    fingerprint(Path(data_dir)), float(dated.max()) if dated.size else None,
+                    signals)
 
 
 def load_with_progress(data_dir: Path) -> Dataset:
@@ -233,7 +274,8 @@ def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
 def run(args: argparse.Namespace) -> str:
     started = time.perf_counter()
     training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval,
-                     time_budget=args.time_budget, engine=args.engine)
+                     time_budget=args.time_budget, engine=args.engine,
+                     half_life_days=args.recency_half_life_days)
     tag = save_to_store(args.model_name, args.k, args.seed, training)
     if args.metrics_out:
         write_metrics(args.metrics_out, tag, args.k, training)
@@ -258,8 +300,9 @@ def save_to_store(model_name: str, k: int, seed: int, training: Training) -> str
     metadata = {
         "algorithm": model.algorithm,
         "parameters": model.params,
-        # Binary presence only: plays and timestamps are not used (not validated as a gain yet).
-        "signals": {"interaction_weights": False, "recency": False},
+        # Binary presence (plays are not used); content and recency where validation showed a
+        # gain, each with the figures that decided it (bento.signals).
+        "signals": training.signals.metadata(),
         "metrics": training.metrics.get("model", {}),
         "baseline_metrics": training.metrics.get("popularity", {}),
         "counts": training.counts,

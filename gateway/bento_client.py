@@ -129,8 +129,13 @@ class BentoClient:
                                                 "reason": str(reason)[:300]})
 
     async def recommend(self, history: list[str], k: int, exclude: list[str] = (),
-                        tags: list[str] = (), exclude_tags: list[str] = ()) -> dict:
+                        tags: list[str] = (), exclude_tags: list[str] = (),
+                        history_times: list[float | None] = ()) -> dict:
+        """`history_times`: when each history id was liked (None: unknown), sent only when
+        one of them is known."""
         body = {"history": history, "k": k}
+        if any(liked_at is not None for liked_at in history_times):
+            body["history_times"] = list(history_times)
         for key, values in (("exclude", exclude), ("tags", tags), ("exclude_tags", exclude_tags)):
             if values:
                 body[key] = list(values)

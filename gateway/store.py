@@ -230,11 +230,15 @@ class Store:
 
     def history(self, user_id: str, limit: int) -> list[str]:
         """The user's liked playlist ids, most recent first; NotFound for an unknown user."""
+        return [playlist_id for playlist_id, _ in self.timed_history(user_id, limit)]
+
+    def timed_history(self, user_id: str, limit: int) -> list[tuple[str, float | None]]:
+        """(playlist id, liked_at or None) of the user's likes, most recent first."""
         with self.engine.connect() as conn:
-            history = list(conn.execute(
-                select(likes.c.playlist_id).where(likes.c.user_id == user_id)
+            history = [tuple(row) for row in conn.execute(
+                select(likes.c.playlist_id, likes.c.liked_at).where(likes.c.user_id == user_id)
                 .order_by(likes.c.liked_at.desc().nulls_last(), likes.c.playlist_id)
-                .limit(limit)).scalars())
+                .limit(limit))]
             if not history:
                 self._require(conn, users, user_id, "user")
             return history

@@ -64,8 +64,10 @@ def sparse_top_k(model: ItemItemModel, histories: sp.csr_matrix, k: int) -> np.n
     where a row's scores are a sparse product plus one vector every row shares (popularity,
     item-item models with sparse weights): only the product's entries and the first
     k + (most entries) + (longest history) items of that vector's order can make a top k.
-    None where this does not apply or saves nothing (dense weights, factors, small catalogues)."""
-    if model.factors is not None or isinstance(model.weights, np.ndarray):
+    None where this does not apply or saves nothing (dense weights, factors, content, small
+    catalogues, a scorer that is not an ItemItemModel)."""
+    if not isinstance(model, ItemItemModel) or model.factors is not None \
+            or model.content is not None or isinstance(model.weights, np.ndarray):
         return None
     n_rows, n_items = histories.shape
     shared = model.batch_scores(sp.csr_matrix((1, n_items), dtype=np.float32))[0]
@@ -113,13 +115,15 @@ def held_out_hits(test: sp.csr_matrix, top: np.ndarray, k: int) -> tuple[np.ndar
 
 def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k: int = 10,
              batch_users: int = 2048, max_users: int | None = None,
-             seed: int = 0, progress: str | None = None) -> dict[str, float]:
+             seed: int = 0, progress: str | None = None,
+             weighted: sp.csr_matrix | None = None) -> dict[str, float]:
     """Mean Recall/NDCG/Precision@K over users with held-out items, plus coverage@K;
-    `progress`: a label for a progress bar with an ETA on stderr (tqdm)."""
+    `progress`: a label for a progress bar with an ETA on stderr (tqdm); `weighted`: the train
+    histories with a weight per entry (recency) to score instead of the binary ones."""
     users = np.flatnonzero(np.diff(test.indptr))
     if max_users is not None and users.size > max_users:
         users = np.sort(np.random.default_rng(seed).choice(users, max_users, replace=False))
-    history = binarize(train)
+    history = binarize(train) if weighted is None else weighted
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     ideal = np.cumsum(discounts)
     totals = {"recall": 0.0, "ndcg": 0.0, "precision": 0.0}

@@ -5,7 +5,8 @@ well-kept library, far faster than numpy). A listener is never stored: their vec
 in from the history at serve time in numpy, so the service does not import implicit:
     x = A^-1 b,  A = G + (c - 1) Y_h' Y_h,  b = c Y_h' 1,  G = Y'Y + reg I,
 where Y_h are the factors of the history's items and c the confidence of a positive (implicit's
-`alpha`): the same solve as implicit's `recalculate_user`. Scores are Y x.
+`alpha`): the same solve as implicit's `recalculate_user`. Scores are Y x. A weighted history
+(recency) gives history item h the confidence c w_h: A = G + Y_h' (c W - I) Y_h, b = c Y_h' w.
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def regularised_gram(factors: np.ndarray, regularization: float) -> np.ndarray:
 
 def fold_in(factors: np.ndarray, gram: np.ndarray, confidence: float,
             histories: sp.csr_matrix) -> np.ndarray:
-    """One vector per row of a binary `histories` (rows x items), against item `factors`.
+    """One vector per row of `histories` (rows x items; a stored value is that item's weight,
+    1 in a binary history), against item `factors`.
 
     Rows go by history length, so a batch pads little: Y_h' Y_h for the whole batch is one
     batched matrix product."""
@@ -47,26 +49,32 @@ def fold_in(factors: np.ndarray, gram: np.ndarray, confidence: float,
         rows = order[start:stop]
         lengths = counts[rows]
         padded = np.zeros((rows.size, int(lengths.max()), n_factors), dtype=np.float32)
+        # Each entry's confidence c w_h; padding has none (its factor rows are zero anyway).
+        confidences = np.zeros((rows.size, padded.shape[1], 1), dtype=np.float32)
         row_of = np.repeat(np.arange(rows.size), lengths)
         position = np.arange(row_of.size) - np.repeat(np.cumsum(lengths) - lengths, lengths)
         entries = np.repeat(histories.indptr[rows] - np.cumsum(lengths) + lengths, lengths) \
             + np.arange(row_of.size)
         padded[row_of, position] = factors[histories.indices[entries]]
-        systems = gram + (confidence - 1.0) * np.matmul(padded.transpose(0, 2, 1), padded)
-        targets = confidence * padded.sum(axis=1, dtype=np.float64)
+        confidences[row_of, position, 0] = confidence * histories.data[entries]
+        systems = gram + np.matmul(padded.transpose(0, 2, 1), (confidences - 1.0) * padded)
+        targets = (confidences * padded).sum(axis=1, dtype=np.float64)
         solved[rows] = np.linalg.solve(systems, targets[:, :, None])[:, :, 0]
         start = stop
     return solved
 
 
 def fold_in_one(factors: np.ndarray, gram: np.ndarray, confidence: float,
-                history: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The listener vector for one history, and A^-1 Y_h' whose column h, dotted with an
-    item's factors and times c, is history item h's share of that item's score."""
+                history: np.ndarray, weights: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The listener vector for one history (item h weighted w_h, default 1), and A^-1 Y_h'
+    whose column h, dotted with an item's factors and times c w_h, is history item h's share
+    of that item's score."""
     picked = factors[history].astype(np.float64)
-    system = gram + (confidence - 1.0) * (picked.T @ picked)
+    confidences = confidence * (np.ones(history.size) if weights is None else weights)
+    system = gram + picked.T @ ((confidences - 1.0)[:, None] * picked)
     inverse_picked = np.linalg.solve(system, picked.T)
-    return confidence * inverse_picked.sum(axis=1), inverse_picked
+    return inverse_picked @ confidences, inverse_picked
 
 
 def fit_factors(user_items: sp.csr_matrix, n_factors: int = 64, regularization: float = 1.0,

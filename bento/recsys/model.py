@@ -4,6 +4,15 @@ item factors (the listener's vector folded in from the history), or a blend of t
 Scores come from a history (item indices) alone: `weights[history].sum(axis=0)` and/or
 `factors @ fold_in(history)`, so a new like counts at once and a brand-new listener gets
 personal results after one like. Popularity is the same interface with neither part.
+
+Two optional signals (chosen on validation by bento.signals, see `signals`):
+- content: each item's nearest items by the cosine of their words and tags (`content`, items x
+  items, a few hundred per row); an item's content score is its summed cosine with the history,
+  added with a weight per target item that falls with its feedback, `strength * scale * shrink
+  / (shrink + n_j)`: a playlist nobody liked yet is reached through what it shares with the
+  history, a well-liked one is barely touched. Served like a sparse weight matrix: a row gather.
+- recency: `weights`, one per history item (e.g. `recency_weights`), scale its row of the
+  item-item and content sums and its confidence in the fold-in.
 """
 from __future__ import annotations
 
@@ -15,12 +24,36 @@ import numpy as np
 import scipy.sparse as sp
 
 from bento.recsys.factors import fold_in, fold_in_one, regularised_gram
+from bento.recsys.weighting import content_weights
 
 ARRAYS_FILE = "arrays.npz"
 CATALOGUE_FILE = "catalogue.json"
 # Popularity breaks ties and fills slots the history says nothing about; small enough never to
 # reorder items that have a real personal score.
 TIE_BREAK = 1e-6
+
+
+def gathered(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """matrix[rows][:, cols] as a dense float32 array, from a row gather (no scipy indexing:
+    this runs on every request)."""
+    positions, found, values = row_entries(matrix, rows)
+    column_of = np.full(matrix.shape[1], -1)
+    column_of[cols] = np.arange(cols.size)
+    wanted = column_of[found] >= 0
+    block = np.zeros((rows.size, cols.size), dtype=np.float32)
+    block[positions[wanted], column_of[found[wanted]]] = values[wanted]
+    return block
+
+
+def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The stored entries of some CSR rows as (row position, column, value): a gather over a
+    few rows, much cheaper than scipy's fancy row indexing."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    lengths = ends - starts
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) \
+        + np.arange(int(lengths.sum()))
+    positions = np.repeat(np.arange(rows.size), lengths)
+    return positions, matrix.indices[offsets], matrix.data[offsets]
 
 
 @dataclass
@@ -35,6 +68,10 @@ class ItemItemModel:
     algorithm: str = "popularity"
     params: dict = field(default_factory=dict)
     factors: np.ndarray | None = None
+    # items x items content cosines; with signals["content"] = {"strength", "shrink", "scale"}
+    content: sp.csr_matrix | None = None
+    # what is switched on: {"content": {...}, "recency": {"half_life_days": d}}
+    signals: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index = {item_id: i for i, item_id in enumerate(self.item_ids)}
@@ -46,10 +83,19 @@ class ItemItemModel:
             self.confidence = float(self.params["confidence"])
             self.share = float(self.params.get("blend", 1.0)) if self.weights is not None \
                 else 1.0
+        self.content_weight = None
+        if self.content is not None:
+            self.content = sp.csr_matrix(self.content, dtype=np.float32)
+            self.content_weight = content_weights(self.popularity, **self.signals["content"])
 
     @property
     def personal(self) -> bool:
-        return self.weights is not None or self.factors is not None
+        return self.weights is not None or self.factors is not None or self.content is not None
+
+    @property
+    def half_life_days(self) -> float | None:
+        """The validated recency half-life, None when recency is off."""
+        return (self.signals.get("recency") or {}).get("half_life_days")
 
     @property
     def n_items(self) -> int:
@@ -66,50 +112,59 @@ class ItemItemModel:
                 indices.append(position)
         return np.asarray(indices, dtype=np.int64), unknown
 
-    def history_rows(self, history: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The stored entries of the history's weight rows as (row position, column, value):
-        a gather over a few CSR rows, much cheaper than scipy's fancy row indexing."""
-        weights = self.weights
-        starts, ends = weights.indptr[history], weights.indptr[history + 1]
-        lengths = ends - starts
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) \
-            + np.arange(int(lengths.sum()))
-        rows = np.repeat(np.arange(history.size), lengths)
-        return rows, weights.indices[offsets], weights.data[offsets]
-
-    def scores(self, history: np.ndarray) -> np.ndarray:
-        """A score for every item given the history's item indices (float32, one row)."""
+    def scores(self, history: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        """A score for every item given the history's item indices (float32, one row), each
+        history item counted with its weight (default 1)."""
         if not self.personal or history.size == 0:
             return self.popularity_prior.copy()
         summed = np.zeros(self.n_items)
         if sp.issparse(self.weights):
-            _, cols, vals = self.history_rows(history)
+            rows, cols, vals = row_entries(self.weights, history)
+            vals = vals if weights is None else vals * weights[rows]
             summed = np.bincount(cols, weights=vals, minlength=self.n_items)
         elif self.weights is not None:
-            summed = self.weights[history].sum(axis=0)
+            summed = self.weights[history].sum(axis=0) if weights is None \
+                else weights.astype(np.float32) @ self.weights[history]
         if self.factors is not None:
-            listener, _ = fold_in_one(self.factors, self.gram, self.confidence, history)
+            listener, _ = fold_in_one(self.factors, self.gram, self.confidence, history,
+                                      weights)
             summed = (1.0 - self.share) * summed \
                 + self.share * (self.factors @ listener.astype(np.float32))
+        if self.content is not None:
+            summed = summed + self.content_scores(history, weights)
         return summed.astype(np.float32) + TIE_BREAK * self.popularity_prior
 
+    def content_scores(self, history: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+        """Each item's weighted summed cosine with the history, times its content weight."""
+        rows, items, vals = row_entries(self.content, history)
+        vals = vals if weights is None else vals * weights[rows]
+        return np.bincount(items, weights=vals, minlength=self.n_items) * self.content_weight
+
     def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
-        """Scores for many binary histories at once (users x items, dense), for evaluation."""
+        """Scores for many histories at once (users x items, dense), for evaluation; a stored
+        value is that history item's weight (binary histories: every weight 1)."""
         if not self.personal:
             return np.tile(self.popularity_prior, (histories.shape[0], 1))
+        parts = []  # summed in place into the first: no full-size temporaries beyond them
         if self.factors is not None:
             listeners = fold_in(self.factors, self.gram, self.confidence, histories)
-            dense = (self.share * listeners) @ self.factors.T
+            parts.append((self.share * listeners) @ self.factors.T)
         if self.weights is not None:
             product = histories @ self.weights
             product = product.toarray() if sp.issparse(product) else np.asarray(product)
             product = product.astype(np.float32, copy=False)
-            if self.factors is None:
-                dense = product  # 0 + (1 - 0) * product: the same, without two full temporaries
-            else:
-                dense += (1.0 - self.share) * product
+            parts.append(product if self.factors is None else (1.0 - self.share) * product)
+        if self.content is not None:
+            parts.append(self.content_cosine_sums(histories) * self.content_weight)
+        dense = parts[0]
+        for other in parts[1:]:
+            dense += other
         dense += TIE_BREAK * self.popularity_prior
         return dense
+
+    def content_cosine_sums(self, histories: sp.csr_matrix) -> np.ndarray:
+        """users x items: each item's (weighted) summed content cosine with each history."""
+        return sp.csr_matrix(histories @ self.content).toarray().astype(np.float32)
 
     def top_k(self, scores: np.ndarray, k: int, blocked: np.ndarray) -> np.ndarray:
         """Indices of the k best scores, best first, never one of `blocked`."""
@@ -127,41 +182,48 @@ class ItemItemModel:
         best = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         return best[np.argsort(-scores[best], kind="stable")]
 
-    def recommend(self, history: np.ndarray, k: int,
-                  exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(self, history: np.ndarray, k: int, exclude: np.ndarray | None = None,
+                  weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and their scores; history and excluded items never come back."""
         blocked = history if exclude is None else np.concatenate([history, exclude])
-        scores = self.scores(history)
+        scores = self.scores(history, weights)
         items = self.top_k(scores, k, blocked.astype(np.int64))
         return items, scores[items]
 
     def similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.recommend(np.asarray([item], dtype=np.int64), k)
 
-    def explain(self, history: np.ndarray, items: np.ndarray, n: int = 3) -> list[np.ndarray]:
+    def explain(self, history: np.ndarray, items: np.ndarray, n: int = 3,
+                weights: np.ndarray | None = None) -> list[np.ndarray]:
         """For each item, up to n history indices that contributed most (positive only)."""
         if not self.personal or history.size == 0 or items.size == 0:
             return [np.empty(0, dtype=np.int64) for _ in items]
-        contributions = self.contributions(history, items)
+        contributions = self.contributions(history, items, weights)
         order = np.argsort(-contributions, axis=0, kind="stable")[:n]
         return [history[order[:, col][contributions[order[:, col], col] > 0]]
                 for col in range(items.size)]
 
-    def contributions(self, history: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def contributions(self, history: np.ndarray, items: np.ndarray,
+                      weights: np.ndarray | None = None) -> np.ndarray:
         """history x items: each history item's additive share of each item's score."""
         contributions = np.zeros((history.size, items.size), dtype=np.float32)
         if sp.issparse(self.weights):
-            rows, cols, vals = self.history_rows(history)
-            column_of = np.full(self.n_items, -1)
-            column_of[items] = np.arange(items.size)
-            wanted = column_of[cols] >= 0
-            contributions[rows[wanted], column_of[cols[wanted]]] = vals[wanted]
+            contributions = gathered(self.weights, history, items)
         elif self.weights is not None:
             contributions = self.weights[np.ix_(history, items)]
+        if weights is not None:
+            contributions = contributions * weights[:, None].astype(np.float32)
         if self.factors is not None:
-            _, inverse_picked = fold_in_one(self.factors, self.gram, self.confidence, history)
-            shares = self.confidence * (self.factors[items] @ inverse_picked).T
+            _, inverse_picked = fold_in_one(self.factors, self.gram, self.confidence, history,
+                                            weights)
+            confidence = self.confidence * (1.0 if weights is None else weights[:, None])
+            shares = confidence * (self.factors[items] @ inverse_picked).T
             contributions = (1.0 - self.share) * contributions + self.share * shares
+        if self.content is not None:
+            cosines = gathered(self.content, history, items)
+            if weights is not None:
+                cosines *= weights[:, None]
+            contributions = contributions + cosines * self.content_weight[items]
         return contributions
 
     def reindexed(self, item_ids: list[str]) -> "ItemItemModel":
@@ -175,16 +237,22 @@ class ItemItemModel:
         old_to_new = np.asarray([position[item_id] for item_id in self.item_ids], dtype=np.int64)
         popularity = np.zeros(len(union), dtype=np.float32)
         popularity[old_to_new] = self.popularity
-        weights = self.weights
+        weights, factors, content = self.weights, self.factors, self.content
+        mapping = sp.csr_matrix((np.ones(self.n_items, dtype=np.float32),
+                                 (np.arange(self.n_items), old_to_new)),
+                                shape=(self.n_items, len(union)))
         if sp.issparse(weights):
-            mapping = sp.csr_matrix((np.ones(self.n_items, dtype=np.float32),
-                                     (np.arange(self.n_items), old_to_new)),
-                                    shape=(self.n_items, len(union)))
             weights = (mapping.T @ weights @ mapping).tocsr()
         elif weights is not None:
             weights = np.zeros((len(union), len(union)), dtype=np.float32)
             weights[np.ix_(old_to_new, old_to_new)] = self.weights
-        return ItemItemModel(union, popularity, weights, self.algorithm, self.params)
+        if factors is not None:
+            factors = np.zeros((len(union), factors.shape[1]), dtype=np.float32)
+            factors[old_to_new] = self.factors
+        if content is not None:
+            content = (mapping.T @ content @ mapping).tocsr()
+        return ItemItemModel(union, popularity, weights, self.algorithm, self.params, factors,
+                             content, self.signals)
 
     def save(self, directory: Path | str, catalogue: dict | None = None) -> None:
         """numpy arrays in .npz and ids/catalogue in JSON: loadable without pickle."""
@@ -198,8 +266,12 @@ class ItemItemModel:
             arrays["weights_dense"] = np.asarray(self.weights, dtype=np.float32)
         if self.factors is not None:
             arrays["item_factors"] = np.asarray(self.factors, dtype=np.float32)
+        if self.content is not None:
+            arrays.update(content_data=self.content.data, content_indices=self.content.indices,
+                          content_indptr=self.content.indptr,
+                          content_shape=np.asarray(self.content.shape))
         np.savez(directory / ARRAYS_FILE, **arrays)
-        document = {"algorithm": self.algorithm, "params": self.params,
+        document = {"algorithm": self.algorithm, "params": self.params, "signals": self.signals,
                     "item_ids": self.item_ids, "catalogue": catalogue or {}}
         (directory / CATALOGUE_FILE).write_text(json.dumps(document), encoding="utf-8")
 
@@ -217,6 +289,11 @@ class ItemItemModel:
                     shape=tuple(arrays["weights_shape"]))
             popularity = arrays["popularity"]
             factors = arrays["item_factors"] if "item_factors" in arrays else None
+            content = None
+            if "content_data" in arrays:
+                content = sp.csr_matrix((arrays["content_data"], arrays["content_indices"],
+                                         arrays["content_indptr"]),
+                                        shape=tuple(arrays["content_shape"]))
         model = cls(document["item_ids"], popularity, weights, document["algorithm"],
-                    document["params"], factors)
+                    document["params"], factors, content, document.get("signals", {}))
         return model, document["catalogue"]

@@ -25,12 +25,13 @@ MAX_K = 100
 ERRORS = {404: {"description": "unknown user"}, 503: {"description": "the Bento is down"}}
 
 
-def history_and_excluded(store: Store, user_id: str | None) -> tuple[list[str], list[str]]:
-    """No user: an empty history, which the Bento answers with popular picks. Excluded: the
-    listener's dislikes, then the retired playlists."""
+def history_and_excluded(store: Store, user_id: str | None,
+                         ) -> tuple[list[tuple[str, float | None]], list[str]]:
+    """No user: an empty history, which the Bento answers with popular picks. History: (id,
+    liked_at) pairs, newest first. Excluded: the listener's dislikes, then the retired ones."""
     if user_id is None:
         return [], store.retired_ids()
-    history = store.history(user_id, MAX_HISTORY)
+    history = store.timed_history(user_id, MAX_HISTORY)
     return history, disliked_ids(store, user_id) + store.retired_ids()
 
 
@@ -51,11 +52,13 @@ async def recommend(store: Store, serving: Serving, metrics: Metrics, user_id: s
     """The picks of the listener's arm (champion or challenger Bento) for their history;
     retired and disliked playlists never come back; `tags` (any of) and `exclude_tags` filter
     inside the Bento's top-k. What is shown is recorded as impressions (off the request path)."""
-    history, excluded = await run_in_threadpool(history_and_excluded, store, user_id)
+    timed, excluded = await run_in_threadpool(history_and_excluded, store, user_id)
     ask_k, exclude = ask_for(k, excluded)
     arm = serving.arm(user_id)
-    answer = await serving.client(arm).recommend(history, ask_k, exclude, list(tags),
-                                                 list(exclude_tags))
+    # The like times go along: the Bento weighs recent likes more where its model says so.
+    answer = await serving.client(arm).recommend(
+        [playlist_id for playlist_id, _ in timed], ask_k, exclude, list(tags),
+        list(exclude_tags), [liked_at for _, liked_at in timed])
     unknown = answer.get("unknown", [])
     if unknown:  # playlists added since the last training: fine, but worth seeing
         metrics.unknown_playlists.labels("model").inc(len(unknown))

@@ -244,3 +244,19 @@ def test_sparse_top_k_is_the_dense_top_k(kind):
             assert np.array_equal(fast, top_k_per_row(scores, k)), trial
             compared += 1
     assert compared >= 20  # the rest were too small to gain: the dense path took them
+
+
+def test_any_scorer_with_batch_scores_evaluates_like_the_model_it_wraps():
+    """bench's rivals (reference EASE, implicit's ALS) are not ItemItemModels: evaluate takes
+    anything with `n_items` and `batch_scores`, through the dense path, with the same result."""
+    rng = np.random.default_rng(3)
+    matrix = sp.csr_matrix((rng.random((80, 400)) < 0.05).astype(np.float32))
+    train, test = holdout_split(matrix, seed=1)
+    model = fit("itemknn", train, [f"i{n}" for n in range(400)], {"neighbours": 20})
+
+    class Wrapped:
+        n_items = model.n_items
+        batch_scores = staticmethod(model.batch_scores)
+
+    assert sparse_top_k(Wrapped(), train[:5], 10) is None
+    assert evaluate(Wrapped(), train, test) == pytest.approx(evaluate(model, train, test))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 import pytest
@@ -73,13 +74,27 @@ def test_likes_idempotent(client):
 def test_recommendations_send_history_and_enrich(client, fake_bento):
     answer = client.get("/api/users/u1/recommendations", params={"k": 2}).json()
     sent = json.loads(fake_bento.requests[-1].content)
-    assert sent == {"history": ["pl3", "pl1"], "k": 2}
+    # Newest first, each like with when it happened (the Bento may weigh recent likes more).
+    assert sent == {"history": ["pl3", "pl1"], "k": 2,
+                    "history_times": [1_700_000_100.0, 1_700_000_000.0]}
     assert answer["strategy"] == "personalized" and answer["model"] == "playlist_recommender:fake"
     assert answer["items"][0] == {
         "playlist_id": "pl2", "name": "Gym Rock", "description": "loud_rock",
         "tags": ["rock", "workout"], "tracks": 30, "score": 1.0,
         "because": [{"playlist_id": "pl3", "name": "Night Jazz"}]}
     assert [item["playlist_id"] for item in answer["items"]] == ["pl2", "pl4"]
+
+
+def test_like_times_go_to_the_bento_when_known(client, fake_bento):
+    client.get("/api/users/u2/recommendations")  # imported likes without a time
+    assert "history_times" not in json.loads(fake_bento.requests[-1].content)
+    before = time.time()
+    assert client.put("/api/users/u2/likes/pl3").status_code == 200
+    client.get("/api/users/u2/recommendations")
+    sent = json.loads(fake_bento.requests[-1].content)
+    assert sent["history"][0] == "pl3" and sorted(sent["history"][1:]) == ["pl1", "pl2"]
+    assert before <= sent["history_times"][0] <= time.time()
+    assert sent["history_times"][1:] == [None, None]
 
 
 def test_user_without_likes_gets_popular(client, fake_bento):

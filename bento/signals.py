@@ -1,0 +1,354 @@
+"""Signals beyond binary likes, each switched on only where the trainer's validation shows a gain
+for the model it chose (issue 16, parts 3 and 6); both reports land in the model's metadata
+`signals`, on or off with the figures that decided it.
+
+- content (new playlists get found): a random 3% of the liked items (at least 5) lose every
+  interaction, about the share of new playlists between two retrains (a new playlist's slots
+  come out of the warm ones' lists, so the warm cost grows with that share),
+  the chosen model is fitted on the rest (less a per-user holdout of the warm items), and a grid
+  of (strength, shrink) is scored on both holdouts: Recall@K over the hidden "cold" items, and
+  NDCG@K on the warm holdout. On: the best cold recall among settings that keep warm NDCG
+  within WARM_TOLERANCE of the model without content, if it beats that model's cold recall.
+- recency (recent likes weigh more): each listener's newest 20% of likes are held out, the model
+  is fitted on the older ones, and the histories are scored with a few half-lives against the
+  unweighted history. On: the best NDCG@K if it beats unweighted by MIN_GAIN (2%: with a few
+  half-lives tried, a 1% "gain" turned up on shuffled times).
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from bento.recsys.algorithms import fit, item_popularity
+from bento.recsys.evaluation import evaluate, holdout_split
+from bento.recsys.matrix import InteractionMatrix
+from bento.recsys.model import ItemItemModel
+from bento.recsys.weighting import DAY_SECONDS, content_weights, recency_weights
+
+COLD_SHARE = 0.03
+MIN_COLD = 5
+# Tried in order, per shrink, until warm NDCG falls below its floor (it only falls further).
+CONTENT_STRENGTHS = (0.25, 0.3, 0.36, 0.43, 0.52, 0.62, 0.75, 0.9, 1.07, 1.3, 1.55, 1.86)
+CONTENT_SHRINKS = (0.1, 1.0, 10.0)
+WARM_TOLERANCE = 0.01    # relative warm NDCG@K the content signal may cost
+MIN_GAIN = 0.02          # relative gain a signal must show on validation to be switched on
+HALF_LIFE_FACTORS = (0.25, 1.0, 4.0)  # times the median age of a like in the histories
+HALF_LIFE_STEPS_OUT = 2  # further x4 steps when the best half-life is at an end of the grid
+VALIDATION_USERS = 2000
+# The content grid keeps two users x items score arrays per holdout: about 2^25 entries each
+# (128 MiB), so fewer users on a large catalogue (never fewer than 500).
+CACHED_SCORES = 1 << 25
+SCALE_USERS = 300
+OUT_OF_TIME = "not checked: the --time-budget was spent (raise it to check this signal)"
+
+
+def part(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
+    """The entries of `matrix` where `mask` (one flag per stored entry) holds."""
+    coo = matrix.tocoo()
+    return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
+
+
+def with_content(model: ItemItemModel, similarity: sp.csr_matrix, strength: float,
+                 shrink: float | None, scale: float) -> ItemItemModel:
+    """`model` plus content at `strength` (relative to the model's own score scale: `scale`,
+    from `score_scale`) and `shrink`."""
+    return dataclasses.replace(model, content=similarity, signals={
+        **model.signals, "content": {"strength": strength, "shrink": shrink, "scale": scale}})
+
+
+def content_only(model: ItemItemModel, similarity: sp.csr_matrix) -> ItemItemModel:
+    """Content alone (summed cosine with the history), on `model`'s items and popularity."""
+    return ItemItemModel(model.item_ids, model.popularity, content=similarity, algorithm="content",
+                         signals={"content": {"strength": 1.0, "shrink": None, "scale": 1.0}})
+
+
+def best_scores(model: ItemItemModel, histories: sp.csr_matrix) -> float:
+    """The median over `histories` of the best score of an item not in the history."""
+    scores = model.batch_scores(histories)
+    seen = histories.tocoo()
+    scores[seen.row, seen.col] = -np.inf
+    return float(np.median(scores.max(axis=1)))
+
+
+def score_scale(model: ItemItemModel, similarity: sp.csr_matrix, histories: sp.csr_matrix,
+                seed: int = 0) -> float:
+    """Collaborative over content score scale: what makes a strength mean the same thing for
+    EASE, RP3beta, item-kNN or iALS (their scores differ by orders of magnitude)."""
+    users = np.flatnonzero(np.diff(histories.indptr))
+    if users.size == 0 or similarity.nnz == 0:
+        return 1.0
+    users = np.random.default_rng(seed).choice(users, min(SCALE_USERS, users.size),
+                                               replace=False)
+    sample = histories[np.sort(users)]
+    collaborative = best_scores(model, sample) if model.personal else 0.0
+    content = best_scores(content_only(model, similarity), sample)
+    return collaborative / content if collaborative > 0 and content > 0 else 1.0
+
+
+class ContentSettings:
+    """What `evaluate` needs of a model (`n_items`, `batch_scores`) for `model` plus content at
+    one setting after another: the model's own scores and the content cosines of a batch of
+    histories are computed once, so a grid of settings costs one scoring, not one each."""
+
+    def __init__(self, model: ItemItemModel, similarity: sp.csr_matrix):
+        self.model, self.n_items = model, model.n_items
+        self.cosines = content_only(model, similarity)
+        self.cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self.weight = np.zeros(model.n_items, dtype=np.float32)
+
+    def set(self, strength: float, shrink: float, scale: float) -> "ContentSettings":
+        self.weight = content_weights(self.model.popularity, strength, shrink, scale)
+        return self
+
+    def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
+        key = (histories.shape, histories.indptr.tobytes(), histories.indices.tobytes())
+        if key not in self.cache:
+            self.cache[key] = (self.model.batch_scores(histories),
+                               self.cosines.content_cosine_sums(histories))
+        collaborative, cosines = self.cache[key]
+        return collaborative + cosines * self.weight
+
+
+def recall_ndcg(metrics: dict) -> dict:
+    return {name: round(metrics[name], 5) for name in ("recall", "ndcg")} | {
+        "users": metrics["users"]}
+
+
+def validate_content(train: sp.csr_matrix, item_ids: list[str], similarity: sp.csr_matrix,
+                     algorithm: str, params: dict, k: int, seed: int,
+                     progress: Callable[[str], None] = lambda _: None) -> dict:
+    """The content report: whether to use it, at which (strength, shrink), and why."""
+    if similarity.nnz == 0:
+        return {"used": False, "reason": "no two playlists share a tag or a word"}
+    if algorithm == "popularity":  # content would replace the ranking, not add to one
+        return {"used": False, "reason": "a popularity model has no personal scores to add to"}
+    liked = np.flatnonzero(item_popularity(train) > 0)
+    if liked.size < 10:
+        return {"used": False, "reason": "too few liked playlists to simulate new ones"}
+    rng = np.random.default_rng(seed + 2)
+    is_cold = np.zeros(train.shape[1], dtype=bool)
+    is_cold[rng.choice(liked, max(MIN_COLD, int(liked.size * COLD_SHARE)), replace=False)] = True
+    in_cold = is_cold[train.tocoo().col]
+    cold_test = part(train, in_cold)
+    fit_part, warm_test = holdout_split(part(train, ~in_cold), seed=seed + 2)
+    progress(f"content: {int(is_cold.sum())} liked playlists made new (every like hidden), "
+             f"fitting {algorithm} on the rest ...")
+    model = fit(algorithm, fit_part, item_ids, params)
+
+    users = max(500, min(VALIDATION_USERS, CACHED_SCORES // train.shape[1]))
+
+    def judged(candidate) -> dict:
+        return {name: recall_ndcg(evaluate(candidate, fit_part, test, k, seed=seed,
+                                           max_users=users))
+                for name, test in (("warm", warm_test), ("cold", cold_test))}
+
+    baseline = judged(model)
+    floor = baseline["warm"]["ndcg"] * (1 - WARM_TOLERANCE)
+    scale = score_scale(model, similarity, fit_part, seed)
+    settings = ContentSettings(model, similarity)
+    tried = []
+    for shrink in CONTENT_SHRINKS:
+        for strength in CONTENT_STRENGTHS:
+            figures = judged(settings.set(strength, shrink, scale))
+            tried.append({"strength": strength, "shrink": shrink, **figures})
+            progress(f"  content strength {strength} shrink {shrink}: "
+                     + ", ".join(f"{name} ndcg@{k} {figures[name]['ndcg']:.4f} recall@{k} "
+                                 f"{figures[name]['recall']:.4f} "
+                                 f"(without {baseline[name]['ndcg']:.4f} "
+                                 f"{baseline[name]['recall']:.4f})"
+                                 for name in ("warm", "cold")))
+            if figures["warm"]["ndcg"] < floor:
+                break
+    keeping_warm = [row for row in tried if row["warm"]["ndcg"] >= floor]
+    best = max(keeping_warm, key=lambda row: row["cold"]["recall"], default=None)
+    used = best is not None and \
+        best["cold"]["recall"] > baseline["cold"]["recall"] * (1 + MIN_GAIN) + 1e-4
+    report = {"used": used, "cold_items": int(is_cold.sum()), "warm_tolerance": WARM_TOLERANCE,
+              "without": baseline, "tried": tried}
+    if used:
+        report.update(strength=best["strength"], shrink=best["shrink"], chosen=best)
+    else:
+        report["reason"] = "no setting reached more new playlists without costing warm ones"
+    return report
+
+
+def like_times(matrix: InteractionMatrix) -> sp.csr_matrix:
+    """users x items: when each like happened (its newest time for a repeated pair; NaN when
+    unknown), on `matrix`'s rows and columns."""
+    likes = matrix.user_items
+    return sp.csr_matrix((matrix.liked_at, likes.indices, likes.indptr), shape=matrix.shape)
+
+
+def entry_times(times: sp.csr_matrix, binary: sp.csr_matrix) -> sp.csr_matrix:
+    """The like times (`times`, from `like_times`) of `binary`'s entries, entry by entry."""
+    binary = binary.tocsr()
+    binary.sort_indices()
+    lookup = times.tocsr()
+    lookup.sort_indices()
+    rows = np.repeat(np.arange(binary.shape[0]), np.diff(binary.indptr))
+    keys = rows.astype(np.int64) * binary.shape[1] + binary.indices
+    lookup_rows = np.repeat(np.arange(lookup.shape[0]), np.diff(lookup.indptr))
+    lookup_keys = lookup_rows.astype(np.int64) * lookup.shape[1] + lookup.indices
+    found = np.minimum(np.searchsorted(lookup_keys, keys), max(lookup_keys.size - 1, 0))
+    values = np.full(keys.size, np.nan)
+    if lookup_keys.size:
+        hit = lookup_keys[found] == keys
+        values[hit] = lookup.data[found[hit]]
+    return sp.csr_matrix((values, binary.indices.copy(), binary.indptr.copy()),
+                         shape=binary.shape)
+
+
+def time_split(times: sp.csr_matrix, fraction: float = 0.2, min_items: int = 3,
+               ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Each listener's newest `fraction` of likes (at least one, listeners with `min_items`)
+    held out: (the older likes with their times, the held-out likes, binary)."""
+    counts = np.diff(times.indptr)
+    rows = np.repeat(np.arange(times.shape[0]), counts)
+    newest_first = np.lexsort((-np.nan_to_num(times.data, nan=-np.inf), rows))
+    rank = np.empty(times.nnz, dtype=np.int64)
+    rank[newest_first] = np.arange(times.nnz) - times.indptr[rows[newest_first]]
+    n_test = np.where(counts >= min_items, np.maximum(1, (counts * fraction).astype(int)), 0)
+    in_test = rank < n_test[rows]
+    test = part(times, in_test)
+    test.data[:] = 1.0
+    return part(times, ~in_test), test
+
+
+def weighted_histories(times: sp.csr_matrix, half_life_days: float) -> sp.csr_matrix:
+    """Each entry's recency weight within its row (the row's newest like weighs 1)."""
+    counts = np.diff(times.indptr)
+    rows = np.repeat(np.arange(times.shape[0]), counts)
+    newest = np.full(times.shape[0], np.nan)
+    filled = counts > 0
+    newest[filled] = np.fmax.reduceat(times.data, times.indptr[:-1][filled])
+    weights = recency_weights(times.data, half_life_days, newest[rows])
+    return sp.csr_matrix((weights.astype(np.float32), times.indices, times.indptr),
+                         shape=times.shape)
+
+
+def validate_recency(times: sp.csr_matrix, item_ids: list[str], algorithm: str, params: dict,
+                     k: int, seed: int, half_life_days: float | None = None,
+                     content: Callable[[ItemItemModel, sp.csr_matrix], ItemItemModel]
+                     | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
+    """The recency report. `times`: the training likes' times; `half_life_days`: try only
+    this one (default: a few multiples of the median age of a like); `content`: how the served
+    model adds content, so recency is judged on the model as it will be served."""
+    stamped = float((~np.isnan(times.data)).mean()) if times.nnz else 0.0
+    if stamped < 0.5:
+        return {"used": False, "reason": f"only {stamped:.0%} of the likes have a time"}
+    older, newest = time_split(times)
+    fit_part = older.copy()
+    fit_part.data[:] = 1.0
+    typical = median_age_days(older)
+    if half_life_days is None and typical <= 0:
+        return {"used": False, "reason": "every listener's likes share one moment"}
+    grid = [half_life_days] if half_life_days else [
+        float(f"{typical * factor:.3g}") for factor in HALF_LIFE_FACTORS]
+    progress(f"recency: each listener's newest likes held out, fitting {algorithm} on the older "
+             f"ones; half-lives {grid} days ...")
+    model = fit(algorithm, fit_part, item_ids, params)
+    if content is not None:
+        model = content(model, fit_part)
+    baseline = recall_ndcg(evaluate(model, fit_part, newest, k, seed=seed,
+                                    max_users=VALIDATION_USERS))
+    tried = []
+
+    def try_half_life(days: float) -> None:
+        figures = recall_ndcg(evaluate(model, fit_part, newest, k, seed=seed,
+                                       max_users=VALIDATION_USERS,
+                                       weighted=weighted_histories(older, days)))
+        tried.append({"half_life_days": days, **figures})
+        progress(f"  half-life {days} days: ndcg@{k} {figures['ndcg']:.4f} "
+                 f"(unweighted {baseline['ndcg']:.4f})")
+
+    for days in grid:
+        try_half_life(days)
+    for _ in range(HALF_LIFE_STEPS_OUT if not half_life_days else 0):
+        # The best at an end of what was tried: one more step (x4) that way.
+        ordered = sorted(tried, key=lambda row: row["half_life_days"])
+        best = max(ordered, key=lambda row: row["ndcg"])
+        if best is ordered[0]:
+            try_half_life(float(f"{best['half_life_days'] / 4:.3g}"))
+        elif best is ordered[-1]:
+            try_half_life(float(f"{best['half_life_days'] * 4:.3g}"))
+        else:
+            break
+    best = max(tried, key=lambda row: row["ndcg"])
+    used = best["ndcg"] > baseline["ndcg"] * (1 + MIN_GAIN)
+    report = {"used": used, "median_age_days": round(typical, 3), "without": baseline,
+              "tried": tried}
+    if used:
+        report.update(half_life_days=best["half_life_days"], chosen=best)
+    else:
+        report["reason"] = f"no half-life gained {MIN_GAIN:.0%} NDCG@{k} on the newest likes"
+    return report
+
+
+def median_age_days(times: sp.csr_matrix) -> float:
+    """The median age of a like, counted from its listener's newest like, in days."""
+    counts = np.diff(times.indptr)
+    filled = counts > 0
+    newest = np.fmax.reduceat(times.data, times.indptr[:-1][filled])
+    ages = np.repeat(newest, counts[filled]) - times.data
+    ages = ages[~np.isnan(ages)]
+    return float(np.median(ages)) / DAY_SECONDS if ages.size else 0.0
+
+
+@dataclasses.dataclass
+class Signals:
+    """The two reports; `apply` switches on in a fitted model what they chose."""
+
+    content: dict
+    recency: dict
+
+    def metadata(self) -> dict:
+        """The model metadata's `signals`: interaction weights (plays) are never used."""
+        return {"interaction_weights": False, "content": self.content, "recency": self.recency}
+
+    def apply(self, model: ItemItemModel, similarity: sp.csr_matrix, histories: sp.csr_matrix,
+              seed: int = 0) -> ItemItemModel:
+        """`model` (fitted on `histories`) with the chosen content and recency."""
+        if self.content.get("used"):
+            model = with_content(model, similarity, self.content["strength"],
+                                 self.content["shrink"],
+                                 score_scale(model, similarity, histories, seed))
+        if self.recency.get("used"):
+            model = dataclasses.replace(model, signals={
+                **model.signals, "recency": {"half_life_days": self.recency["half_life_days"]}})
+        return model
+
+
+def choose_signals(train: sp.csr_matrix, times: sp.csr_matrix, item_ids: list[str],
+                   similarity: sp.csr_matrix | None, algorithm: str, params: dict, k: int,
+                   seed: int, half_life_days: float | None | bool = None,
+                   progress: Callable[[str], None] = lambda _: None,
+                   deadline: float | None = None) -> Signals:
+    """Validate content, then recency on the model with the chosen content; `half_life_days`:
+    None tries a few, a number only that one, False switches recency off unvalidated. A check
+    that would start past `deadline` (time.monotonic(), the --time-budget) is not made, and
+    stays off; `similarity` None: the content neighbours were not built within it."""
+    def out_of_time() -> bool:
+        return deadline is not None and time.monotonic() > deadline
+
+    if similarity is None or out_of_time():
+        content = {"used": False, "reason": OUT_OF_TIME}
+    else:
+        content = validate_content(train, item_ids, similarity, algorithm, params, k, seed,
+                                   progress)
+    chosen = Signals(content, {})
+    if half_life_days is False:
+        recency = {"used": False, "reason": "switched off (--recency-half-life-days off)"}
+    elif out_of_time():
+        recency = {"used": False, "reason": OUT_OF_TIME}
+    else:
+        recency = validate_recency(
+            entry_times(times, train), item_ids, algorithm, params, k, seed,
+            half_life_days or None,
+            lambda model, histories: chosen.apply(model, similarity, histories, seed), progress)
+    on = f"on (half-life {recency.get('half_life_days')} days)" if recency["used"] else "off"
+    progress(f"signals: content {'on' if content['used'] else 'off'}, recency {on}")
+    return Signals(content, recency)
