@@ -34,8 +34,8 @@ from bento.plot import evaluation_plot
 from bento.promote import open_pull_request, write_pin
 from bento.recsys.dataio import DataError
 from bento.recsys.model import ItemItemModel
-from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, evaluate_at_k, log,
-                         save_to_store, train)
+from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, add_search_options,
+                         evaluate_at_k, log, save_to_store, train)
 
 PROMOTED, BAD_INPUT, FAILED, REJECTED = 0, 2, 1, 3
 SNAPSHOTS = ("csv", "parquet", "jdbc")
@@ -65,6 +65,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engine", default="local", choices=ENGINES,
                         help="passed to bento.train: who sums the listener statistics")
+    add_search_options(parser)  # passed to bento.train as they are
     parser.add_argument("--snapshot", choices=SNAPSHOTS,
                         help="how the likes are snapshotted: csv (default with --engine local), "
                              "parquet (default with --engine spark) or jdbc (Spark's executors "
@@ -168,7 +169,8 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
     # With a champion, hold out what it has never seen: the likes made after its data.
     split = None if champion is None else fresh_split(champion_ref["data_until"])
     training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split,
-                     engine=args.engine)
+                     time_budget=args.time_budget, engine=args.engine,
+                     half_life_days=args.recency_half_life_days)
     report["snapshot"]["fingerprint"] = training.fingerprint
     candidate, champion_metrics, decision = judge(training, champion, settings, args.k,
                                                   args.seed)

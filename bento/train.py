@@ -91,19 +91,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "(SPARK_MASTER, default local[2]; docs/SPARK.md)")
     parser.add_argument("--no-eval", action="store_true", help="skip the holdout evaluation")
     parser.add_argument("--metrics-out", type=Path, help="also write the metrics as JSON here")
-    parser.add_argument("--time-budget", type=float, default=DEFAULT_TIME_BUDGET,
+    add_search_options(parser)
+    args = parser.parse_args(argv)
+    if not 1 <= args.k <= 100:
+        parser.error("--k must be between 1 and 100")
+    return args
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    """--time-budget and --recency-half-life-days, for bento.train and bento.retrain alike."""
+    parser.add_argument("--time-budget", type=budget_arg, default=DEFAULT_TIME_BUDGET,
                         help="seconds for the settings search (3/4) and the content and "
                              "recency checks (the rest): nothing new starts after it; "
                              "0: no bound")
     parser.add_argument("--recency-half-life-days", default="auto", type=half_life_arg,
                         help="auto: try a few half-lives on a time-ordered validation split; "
                              "DAYS: try only that one; off: never weigh likes by age")
-    args = parser.parse_args(argv)
-    if args.time_budget < 0:
-        parser.error("--time-budget must be 0 (no bound) or more")
-    if not 1 <= args.k <= 100:
-        parser.error("--k must be between 1 and 100")
-    return args
+
+
+def budget_arg(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 <= seconds < float("inf"):  # NaN too
+        raise argparse.ArgumentTypeError(f"{value!r} must be 0 (no bound) or more seconds")
+    return seconds
 
 
 def half_life_arg(value: str) -> float | bool | None:

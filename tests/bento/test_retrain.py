@@ -37,6 +37,16 @@ def test_bad_settings_and_an_empty_database_are_bad_input(tmp_path):
     assert not list((tmp_path / "home").rglob("model.yaml"))  # nothing saved
 
 
+def test_the_search_options_pass_through_to_the_trainer():
+    from bento.retrain import parse_args
+
+    args = parse_args(["--database-url", "sqlite://", "--time-budget", "1800",
+                       "--recency-half-life-days", "off"])
+    assert (args.time_budget, args.recency_half_life_days) == (1800, False)
+    defaults = parse_args(["--database-url", "sqlite://"])
+    assert (defaults.time_budget, defaults.recency_half_life_days) == (120, None)
+
+
 def test_an_unreachable_database_is_a_failure_not_bad_input(tmp_path):
     code, report, _ = retrain(tmp_path, "--database-url", "postgresql://nobody@127.0.0.1:9/x")
     assert code == 1 and report["decision"] == "error" and "OperationalError" in report["error"]

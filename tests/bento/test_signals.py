@@ -12,8 +12,9 @@ from bento.content import content_neighbours, item_vectors
 from bento.recsys.algorithms import fit
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import DAY_SECONDS, recency_weights
-from bento.signals import (ContentSettings, Signals, entry_times, time_split,
-                           validate_content, validate_recency, weighted_histories, with_content)
+from bento.signals import (OUT_OF_TIME, ContentSettings, Signals, choose_signals, entry_times,
+                           time_split, validate_content, validate_recency, weighted_histories,
+                           with_content)
 
 IDS = ["a", "b", "c", "d"]
 # Content cosines of unit rows a = d = [1, 0], b = [0.6, 0.8], c = [0, 0] (no text).
@@ -253,6 +254,20 @@ def test_signals_apply_switches_on_only_what_was_chosen():
     assert Signals({"used": False}, {"used": False}).metadata()["interaction_weights"] is False
 
 
+def test_signals_are_not_checked_past_the_time_budget_and_say_so():
+    matrix, ids, catalogue = taste_data()
+    times = sp.csr_matrix((np.arange(1, matrix.nnz + 1, dtype=np.float64) * DAY_SECONDS,
+                           matrix.indices, matrix.indptr), shape=matrix.shape)
+    vectors = content_neighbours(item_vectors(ids, catalogue))
+    late = choose_signals(matrix, times, ids, vectors, "itemknn", {"neighbours": 30}, 10, 0,
+                          deadline=time.monotonic() - 1)
+    unbuilt = choose_signals(matrix, times, ids, None, "itemknn", {"neighbours": 30}, 10, 0,
+                             deadline=time.monotonic() + 600)
+    assert late.content == late.recency == {"used": False, "reason": OUT_OF_TIME}
+    assert unbuilt.content == {"used": False, "reason": OUT_OF_TIME}
+    assert "used" in unbuilt.recency and unbuilt.recency.get("reason") != OUT_OF_TIME
+
+
 def test_the_trainer_records_both_verdicts_and_parses_its_flag(bento_home, capsys):
     import bentoml
 
@@ -271,3 +286,9 @@ def test_the_trainer_records_both_verdicts_and_parses_its_flag(bento_home, capsy
         with pytest.raises(SystemExit):
             parse_args(["--data", "d", "--recency-half-life-days", bad])
     assert "--recency-half-life-days" in capsys.readouterr().err
+    assert parse_args(["--data", "d"]).time_budget == 120
+    assert parse_args(["--data", "d", "--time-budget", "0"]).time_budget == 0
+    for bad in ("-1", "nan", "inf", "soon"):
+        with pytest.raises(SystemExit):
+            parse_args(["--data", "d", "--time-budget", bad])
+    assert "--time-budget" in capsys.readouterr().err
