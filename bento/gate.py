@@ -53,7 +53,7 @@ class GateSettings:
         return cls(**values)
 
 
-def fresh_split(cutoff: float, fraction: float = 0.2):
+def fresh_split(cutoff: float, fraction: float = 0.2, seed: int = 0):
     """A split holding out each listener's newest likes made after `cutoff` (unix seconds):
     a `fraction` of them, at least one, and never the listener's only like."""
     def split(matrix: InteractionMatrix) -> tuple[sp.csr_matrix, ...]:
@@ -66,7 +66,10 @@ def fresh_split(cutoff: float, fraction: float = 0.2):
         user_items = binarize(matrix.user_items)
         counts = np.diff(stamped.indptr)
         user_of = np.repeat(np.arange(stamped.shape[0]), counts)
-        order = np.lexsort((-stamped.data, user_of))
+        # Ties (likes in the same second) broken at random, not by column: else the same
+        # playlist would be every such listener's held-out like and absent from training.
+        tie_break = np.random.default_rng(seed).random(stamped.nnz)
+        order = np.lexsort((tie_break, -stamped.data, user_of))
         rank = np.empty(stamped.nnz, dtype=np.int64)
         rank[order] = np.arange(stamped.nnz) - stamped.indptr[user_of[order]]
         n_new = np.bincount(user_of, weights=stamped.data > 1, minlength=stamped.shape[0])

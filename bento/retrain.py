@@ -167,7 +167,7 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
     registry = model_registry.MlflowRegistry() if model_registry.enabled() else None
     champion, champion_ref = load_champion(registry, args.model_name)
     # With a champion, hold out what it has never seen: the likes made after its data.
-    split = None if champion is None else fresh_split(champion_ref["data_until"])
+    split = None if champion is None else fresh_split(champion_ref["data_until"], seed=args.seed)
     training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split,
                      time_budget=args.time_budget, engine=args.engine,
                      half_life_days=args.recency_half_life_days)

@@ -44,6 +44,14 @@ def test_fresh_split_holds_out_a_fraction_of_many_new_likes():
     assert held_out(fresh_split(100, fraction=0.2), dataset(rows)) == {("u", "p9"), ("u", "p8")}
 
 
+def test_fresh_split_breaks_same_second_ties_at_random_not_by_column():
+    # 40 listeners liked a, b and c in the same second: one is held out each, and not always a.
+    rows = [(f"u{n}", p, 500) for n in range(40) for p in "abc"]
+    held = held_out(fresh_split(100), dataset(rows))
+    assert len(held) == 40 and {item for _, item in held} == {"a", "b", "c"}
+    assert held_out(fresh_split(100), dataset(rows)) == held  # seeded: the same every run
+
+
 def model(ids, weights):
     return ItemItemModel(ids, np.arange(len(ids), 0, -1).astype(np.float32),
                          sp.csr_matrix(np.asarray(weights, dtype=np.float32)), "test")
