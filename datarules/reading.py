@@ -165,12 +165,21 @@ def read_rows(path: Path, warnings: list[str]) -> Iterator[tuple[int, dict[str, 
             yield line, dict(zip(chunk.header, record))
 
 
+def keyed_rows(path: Path, warnings: list[str],
+               column: str) -> Iterator[tuple[int, dict[str, str], str]]:
+    """(line, row, id) with `column` a valid id that no earlier row had."""
+    seen: set[str] = set()
+    for line, row in read_rows(path, warnings):
+        key = check_id(row[column], path, line, column)
+        if key in seen:
+            raise DataError(path, line, f"duplicate {column} {key!r}")
+        seen.add(key)
+        yield line, row, key
+
+
 def load_playlists(path: Path, warnings: list[str]) -> dict[str, Playlist]:
     playlists: dict[str, Playlist] = {}
-    for line, row in read_rows(path, warnings):
-        playlist_id = check_id(row["playlist_id"], path, line, "playlist_id")
-        if playlist_id in playlists:
-            raise DataError(path, line, f"duplicate playlist_id {playlist_id!r}")
+    for line, row, playlist_id in keyed_rows(path, warnings, "playlist_id"):
         tracks = row.get("tracks", "").strip()
         if tracks and not (tracks.isdigit() and len(tracks) < 10):
             raise DataError(path, line, f"tracks {tracks[:30]!r} is not a whole number")
@@ -186,9 +195,6 @@ def load_playlists(path: Path, warnings: list[str]) -> dict[str, Playlist]:
 
 def load_users(path: Path, warnings: list[str]) -> dict[str, str]:
     users: dict[str, str] = {}
-    for line, row in read_rows(path, warnings):
-        user_id = check_id(row["user_id"], path, line, "user_id")
-        if user_id in users:
-            raise DataError(path, line, f"duplicate user_id {user_id!r}")
+    for line, row, user_id in keyed_rows(path, warnings, "user_id"):
         users[user_id] = check_name(row["name"], user_id, path, line)
     return users
