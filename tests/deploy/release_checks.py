@@ -175,11 +175,16 @@ def job_permissions(job):
     return permissions if isinstance(permissions, dict) else {"*": permissions}
 
 
+def image_keys(workflow):
+    """The workflow's *_IMAGE env names: one per image it builds (BENTO_IMAGE ...)."""
+    return sorted(key for key in workflow.get("env", {}) if key.endswith("_IMAGE"))
+
+
 def supply_chain_errors(text):
-    """Every image build has an SBOM and max provenance; cosign signs by digest in the only
-    job that may mint an OIDC token."""
+    """Every image build has an SBOM and max provenance; cosign signs each image by digest in
+    the only job that may mint an OIDC token."""
     workflow = yaml.safe_load(text)
-    errors, builds = [], 0
+    errors, builds, signed = [], 0, []
     for job_id, job in workflow["jobs"].items():
         for step in job.get("steps", []):
             uses, run = step.get("uses", ""), step.get("run", "")
@@ -196,10 +201,15 @@ def supply_chain_errors(text):
         signs = "sigstore/cosign-installer@" in steps_text(job)
         if oidc != signs:
             errors.append(f"{job_id}: id-token: write must go with cosign signing, only there")
-        if signs and not all("@" in ref for ref in command_args(job, "cosign sign --yes")):
-            errors.append(f"{job_id}: cosign does not sign by digest")
-    if builds != 3:
-        errors.append(f"{builds} image builds, expected 3")
+        if signs:
+            signed = command_args(job, "cosign sign --yes")
+            if not all("@" in ref for ref in signed):
+                errors.append(f"{job_id}: cosign does not sign by digest")
+    keys = image_keys(workflow)
+    if builds != len(keys):
+        errors.append(f"{builds} image builds, expected {len(keys)} ({', '.join(keys)})")
+    errors += [f"cosign does not sign ${key}" for key in keys
+               if not any(ref.startswith(f"$PREFIX/${key}") for ref in signed)]
     return errors
 
 
@@ -225,7 +235,8 @@ def promotion_errors(text):
     if not pr or "steps.app.outputs.token" not in str(pr[0].get("with", {}).get("token")):
         errors.append("no pull request opened with the App's token")
     pins = [a for a in command_args(job, "kustomize edit set image") if "=" in a]
-    if len(pins) != 3 or not all(re.search(r"=\$PREFIX/\$\w+@\$\w+_DIGEST$", a) for a in pins):
+    by_digest = [re.search(r"=\$PREFIX/\$\w+@\$\w+_DIGEST$", a) for a in pins]
+    if len(pins) != len(image_keys(workflow)) or not all(by_digest):
         errors.append("kustomize edit set image does not pin NAME@DIGEST")
     if set(job.get("strategy", {}).get("matrix", {}).get("overlay", [])) != {"dev", "prod"}:
         errors.append("the promotion does not cover both overlays")

@@ -48,8 +48,33 @@ def test_an_undeclared_probe_port_or_target_port_fails(prod):
 def test_overlay_images_are_the_ones_cd_pushes_pinned_by_digest(rendered, overlay):
     kustomization = cc.load(REPO / "k8s" / "overlays" / overlay / "kustomization.yaml")
     assert cc.cd_images(CD_YML.read_text()) == ("ghcr.io", {
-        "playlist-recs-bento", "playlist-recs-gateway", "playlist-recs-frontend"})
+        "playlist-recs-bento", "playlist-recs-gateway", "playlist-recs-frontend",
+        "playlist-recs-bento-spark"})
     assert cc.image_errors(kustomization, rendered[overlay], CD_YML.read_text()) == []
+
+
+def test_the_spark_image_cd_pushes_is_pinned_by_its_component():
+    assert cc.component_pins() == {"playlist-recs-bento-spark": "spark-retrain"}
+    component = cc.load(REPO / "k8s" / "components" / "spark-retrain" / "kustomization.yaml")
+    registry, built = cc.cd_images(CD_YML.read_text())
+    assert [cc.pin_errors(image, registry, built) for image in component["images"]] == [[]]
+    [image] = component["images"]
+    assert cc.pin_errors({**image, "newName": "docker.io/x/playlist-recs-bento-spark",
+                          "newTag": "latest"}, registry, built) == [
+        f"image docker.io/x/playlist-recs-bento-spark is not one cd.yml pushes ({registry}: "
+        f"{built})",
+        "image docker.io/x/playlist-recs-bento-spark is not pinned by a sha256 digest alone "
+        f"(tag 'latest', digest {image['digest']!r})"]
+
+
+def test_an_image_cd_pushes_that_nothing_deploys_fails(prod):
+    kustomization = cc.load(REPO / "k8s" / "overlays" / "prod" / "kustomization.yaml")
+    cd_text = CD_YML.read_text().replace(
+        "  SPARK_IMAGE: playlist-recs-bento-spark\n",
+        "  SPARK_IMAGE: playlist-recs-bento-spark\n  EXTRA_IMAGE: playlist-recs-extra\n"
+    ).replace("${{ env.SPARK_IMAGE }}", "${{ env.SPARK_IMAGE }}${{ env.EXTRA_IMAGE }}")
+    assert cc.image_errors(kustomization, prod, cd_text) == [
+        "cd.yml pushes playlist-recs-extra but the overlay does not deploy it"]
 
 
 def test_a_tag_instead_of_a_digest_an_unbuilt_image_or_an_unused_entry_fails(prod):

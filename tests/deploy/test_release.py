@@ -156,6 +156,13 @@ def test_a_build_without_attestations_or_oidc_outside_the_signing_job_fails():
         "sign: cosign does not sign by digest"]
 
 
+def test_an_image_built_but_not_signed_or_not_pinned_fails():
+    broken = CD.replace(' \\\n            "$PREFIX/$SPARK_IMAGE@$SPARK_DIGEST"', "")
+    assert rc.supply_chain_errors(broken) == ["cosign does not sign $SPARK_IMAGE"]
+    broken = CD.replace(' "playlist-recs-bento-spark=$PREFIX/$SPARK_IMAGE@$SPARK_DIGEST"', "")
+    assert rc.promotion_errors(broken) == ["kustomize edit set image does not pin NAME@DIGEST"]
+
+
 def test_overlays_change_only_by_app_token_pull_requests_pinning_digests():
     assert rc.promotion_errors(CD) == []
 
