@@ -30,7 +30,8 @@ from bento.content import content_neighbours, item_vectors
 from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.tuning import choose
-from bento.signals import choose_signals, content_only, part
+from bento.recsys.matrix import part
+from bento.signals import choose_signals, content_only
 
 K = 10
 DEFAULT_DATA = SHARED / "citeulike-a"

@@ -12,7 +12,7 @@ for the model it chose (issue 16, parts 3 and 6); both reports land in the model
 - recency (recent likes weigh more): each listener's newest 20% of likes are held out, the model
   is fitted on the older ones, and the histories are scored with a few half-lives against the
   unweighted history. On: the best NDCG@K if it beats unweighted by MIN_GAIN (2%: with a few
-  half-lives tried, a 1% "gain" turned up on shuffled times).
+  half-lives tried, a 1% "gain" turned up on shuffled times). Its code: `bento.recency`.
 """
 from __future__ import annotations
 
@@ -23,11 +23,12 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from bento.recency import MIN_GAIN, VALIDATION_USERS, entry_times, validate_recency
 from bento.recsys.algorithms import fit, item_popularity
-from bento.recsys.evaluation import evaluate, holdout_split
-from bento.recsys.matrix import InteractionMatrix
+from bento.recsys.evaluation import evaluate, holdout_split, recall_ndcg
+from bento.recsys.matrix import part
 from bento.recsys.model import ItemItemModel
-from bento.recsys.weighting import DAY_SECONDS, content_weights, recency_weights
+from bento.recsys.weighting import content_weights
 
 COLD_SHARE = 0.03
 MIN_COLD = 5
@@ -35,21 +36,11 @@ MIN_COLD = 5
 CONTENT_STRENGTHS = (0.25, 0.3, 0.36, 0.43, 0.52, 0.62, 0.75, 0.9, 1.07, 1.3, 1.55, 1.86)
 CONTENT_SHRINKS = (0.1, 1.0, 10.0)
 WARM_TOLERANCE = 0.01    # relative warm NDCG@K the content signal may cost
-MIN_GAIN = 0.02          # relative gain a signal must show on validation to be switched on
-HALF_LIFE_FACTORS = (0.25, 1.0, 4.0)  # times the median age of a like in the histories
-HALF_LIFE_STEPS_OUT = 2  # further x4 steps when the best half-life is at an end of the grid
-VALIDATION_USERS = 2000
 # The content grid keeps two users x items score arrays per holdout: about 2^25 entries each
 # (128 MiB), so fewer users on a large catalogue (never fewer than 500).
 CACHED_SCORES = 1 << 25
 SCALE_USERS = 300
 OUT_OF_TIME = "not checked: the --time-budget was spent (raise it to check this signal)"
-
-
-def part(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
-    """The entries of `matrix` where `mask` (one flag per stored entry) holds."""
-    coo = matrix.tocoo()
-    return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)
 
 
 def with_content(model: ItemItemModel, similarity: sp.csr_matrix, strength: float,
@@ -113,11 +104,6 @@ class ContentSettings:
         return collaborative + cosines * self.weight
 
 
-def recall_ndcg(metrics: dict) -> dict:
-    return {name: round(metrics[name], 5) for name in ("recall", "ndcg")} | {
-        "users": metrics["users"]}
-
-
 def validate_content(train: sp.csr_matrix, item_ids: list[str], similarity: sp.csr_matrix,
                      algorithm: str, params: dict, k: int, seed: int,
                      progress: Callable[[str], None] = lambda _: None) -> dict:
@@ -174,128 +160,6 @@ def validate_content(train: sp.csr_matrix, item_ids: list[str], similarity: sp.c
     else:
         report["reason"] = "no setting reached more new playlists without costing warm ones"
     return report
-
-
-def like_times(matrix: InteractionMatrix) -> sp.csr_matrix:
-    """users x items: when each like happened (its newest time for a repeated pair; NaN when
-    unknown), on `matrix`'s rows and columns."""
-    likes = matrix.user_items
-    return sp.csr_matrix((matrix.liked_at, likes.indices, likes.indptr), shape=matrix.shape)
-
-
-def entry_times(times: sp.csr_matrix, binary: sp.csr_matrix) -> sp.csr_matrix:
-    """The like times (`times`, from `like_times`) of `binary`'s entries, entry by entry."""
-    binary = binary.tocsr()
-    binary.sort_indices()
-    lookup = times.tocsr()
-    lookup.sort_indices()
-    rows = np.repeat(np.arange(binary.shape[0]), np.diff(binary.indptr))
-    keys = rows.astype(np.int64) * binary.shape[1] + binary.indices
-    lookup_rows = np.repeat(np.arange(lookup.shape[0]), np.diff(lookup.indptr))
-    lookup_keys = lookup_rows.astype(np.int64) * lookup.shape[1] + lookup.indices
-    found = np.minimum(np.searchsorted(lookup_keys, keys), max(lookup_keys.size - 1, 0))
-    values = np.full(keys.size, np.nan)
-    if lookup_keys.size:
-        hit = lookup_keys[found] == keys
-        values[hit] = lookup.data[found[hit]]
-    return sp.csr_matrix((values, binary.indices.copy(), binary.indptr.copy()),
-                         shape=binary.shape)
-
-
-def time_split(times: sp.csr_matrix, fraction: float = 0.2, min_items: int = 3,
-               ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Each listener's newest `fraction` of likes (at least one, listeners with `min_items`)
-    held out: (the older likes with their times, the held-out likes, binary)."""
-    counts = np.diff(times.indptr)
-    rows = np.repeat(np.arange(times.shape[0]), counts)
-    newest_first = np.lexsort((-np.nan_to_num(times.data, nan=-np.inf), rows))
-    rank = np.empty(times.nnz, dtype=np.int64)
-    rank[newest_first] = np.arange(times.nnz) - times.indptr[rows[newest_first]]
-    n_test = np.where(counts >= min_items, np.maximum(1, (counts * fraction).astype(int)), 0)
-    in_test = rank < n_test[rows]
-    test = part(times, in_test)
-    test.data[:] = 1.0
-    return part(times, ~in_test), test
-
-
-def weighted_histories(times: sp.csr_matrix, half_life_days: float) -> sp.csr_matrix:
-    """Each entry's recency weight within its row (the row's newest like weighs 1)."""
-    counts = np.diff(times.indptr)
-    rows = np.repeat(np.arange(times.shape[0]), counts)
-    newest = np.full(times.shape[0], np.nan)
-    filled = counts > 0
-    newest[filled] = np.fmax.reduceat(times.data, times.indptr[:-1][filled])
-    weights = recency_weights(times.data, half_life_days, newest[rows])
-    return sp.csr_matrix((weights.astype(np.float32), times.indices, times.indptr),
-                         shape=times.shape)
-
-
-def validate_recency(times: sp.csr_matrix, item_ids: list[str], algorithm: str, params: dict,
-                     k: int, seed: int, half_life_days: float | None = None,
-                     content: Callable[[ItemItemModel, sp.csr_matrix], ItemItemModel]
-                     | None = None, progress: Callable[[str], None] = lambda _: None) -> dict:
-    """The recency report. `times`: the training likes' times; `half_life_days`: try only
-    this one (default: a few multiples of the median age of a like); `content`: how the served
-    model adds content, so recency is judged on the model as it will be served."""
-    stamped = float((~np.isnan(times.data)).mean()) if times.nnz else 0.0
-    if stamped < 0.5:
-        return {"used": False, "reason": f"only {stamped:.0%} of the likes have a time"}
-    older, newest = time_split(times)
-    fit_part = older.copy()
-    fit_part.data[:] = 1.0
-    typical = median_age_days(older)
-    if half_life_days is None and typical <= 0:
-        return {"used": False, "reason": "every listener's likes share one moment"}
-    grid = [half_life_days] if half_life_days else [
-        float(f"{typical * factor:.3g}") for factor in HALF_LIFE_FACTORS]
-    progress(f"recency: each listener's newest likes held out, fitting {algorithm} on the older "
-             f"ones; half-lives {grid} days ...")
-    model = fit(algorithm, fit_part, item_ids, params)
-    if content is not None:
-        model = content(model, fit_part)
-    baseline = recall_ndcg(evaluate(model, fit_part, newest, k, seed=seed,
-                                    max_users=VALIDATION_USERS))
-    tried = []
-
-    def try_half_life(days: float) -> None:
-        figures = recall_ndcg(evaluate(model, fit_part, newest, k, seed=seed,
-                                       max_users=VALIDATION_USERS,
-                                       weighted=weighted_histories(older, days)))
-        tried.append({"half_life_days": days, **figures})
-        progress(f"  half-life {days} days: ndcg@{k} {figures['ndcg']:.4f} "
-                 f"(unweighted {baseline['ndcg']:.4f})")
-
-    for days in grid:
-        try_half_life(days)
-    for _ in range(HALF_LIFE_STEPS_OUT if not half_life_days else 0):
-        # The best at an end of what was tried: one more step (x4) that way.
-        ordered = sorted(tried, key=lambda row: row["half_life_days"])
-        best = max(ordered, key=lambda row: row["ndcg"])
-        if best is ordered[0]:
-            try_half_life(float(f"{best['half_life_days'] / 4:.3g}"))
-        elif best is ordered[-1]:
-            try_half_life(float(f"{best['half_life_days'] * 4:.3g}"))
-        else:
-            break
-    best = max(tried, key=lambda row: row["ndcg"])
-    used = best["ndcg"] > baseline["ndcg"] * (1 + MIN_GAIN)
-    report = {"used": used, "median_age_days": round(typical, 3), "without": baseline,
-              "tried": tried}
-    if used:
-        report.update(half_life_days=best["half_life_days"], chosen=best)
-    else:
-        report["reason"] = f"no half-life gained {MIN_GAIN:.0%} NDCG@{k} on the newest likes"
-    return report
-
-
-def median_age_days(times: sp.csr_matrix) -> float:
-    """The median age of a like, counted from its listener's newest like, in days."""
-    counts = np.diff(times.indptr)
-    filled = counts > 0
-    newest = np.fmax.reduceat(times.data, times.indptr[:-1][filled])
-    ages = np.repeat(newest, counts[filled]) - times.data
-    ages = ages[~np.isnan(ages)]
-    return float(np.median(ages)) / DAY_SECONDS if ages.size else 0.0
 
 
 @dataclasses.dataclass

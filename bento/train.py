@@ -34,7 +34,8 @@ from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
-from bento.signals import Signals, choose_signals, like_times
+from bento.recency import like_times
+from bento.signals import Signals, choose_signals
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 # matrix -> (train part, held-out part), binary user x item matrices

@@ -151,3 +151,9 @@ def evaluate(model: ItemItemModel, train: sp.csr_matrix, test: sp.csr_matrix, k:
     result["coverage"] = float(recommended.mean())
     result["users"] = int(users.size)
     return result
+
+
+def recall_ndcg(metrics: dict) -> dict:
+    """Recall and NDCG (rounded) and how many listeners they are over: what reports keep."""
+    return {name: round(metrics[name], 5) for name in ("recall", "ndcg")} | {
+        "users": metrics["users"]}

@@ -64,3 +64,9 @@ def binarize(user_items: sp.csr_matrix) -> sp.csr_matrix:
     binary = user_items.copy().astype(np.float32)
     binary.data[:] = 1.0
     return binary
+
+
+def part(matrix: sp.csr_matrix, mask: np.ndarray) -> sp.csr_matrix:
+    """The entries of `matrix` where `mask` (one flag per stored entry) holds."""
+    coo = matrix.tocoo()
+    return sp.csr_matrix((coo.data[mask], (coo.row[mask], coo.col[mask])), shape=matrix.shape)

@@ -12,9 +12,9 @@ from bento.content import content_neighbours, item_vectors
 from bento.recsys.algorithms import fit
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import DAY_SECONDS, recency_weights
-from bento.signals import (OUT_OF_TIME, ContentSettings, Signals, choose_signals, entry_times,
-                           time_split, validate_content, validate_recency, weighted_histories,
-                           with_content)
+from bento.recency import entry_times, time_split, validate_recency, weighted_histories
+from bento.signals import (OUT_OF_TIME, ContentSettings, Signals, choose_signals,
+                           validate_content, with_content)
 
 IDS = ["a", "b", "c", "d"]
 # Content cosines of unit rows a = d = [1, 0], b = [0.6, 0.8], c = [0, 0] (no text).
