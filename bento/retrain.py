@@ -30,12 +30,13 @@ from pathlib import Path
 from bento import registry as model_registry
 from bento.gate import (GateSettings, champion_holdout, fresh_split, model_mib,
                         recommend_p99_ms, verdict)
+from bento.options import add_search_options
 from bento.plot import evaluation_plot
 from bento.promote import open_pull_request, write_pin
 from bento.recsys.dataio import DataError
 from bento.recsys.model import ItemItemModel
-from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, add_search_options,
-                         evaluate_at_k, log, save_to_store, train)
+from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, evaluate_at_k, log,
+                         save_to_store, train)
 
 PROMOTED, BAD_INPUT, FAILED, REJECTED = 0, 2, 1, 3
 SNAPSHOTS = ("csv", "parquet", "jdbc")

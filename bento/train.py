@@ -26,6 +26,8 @@ import sklearn
 
 from bento.content import content_neighbours, item_vectors
 from bento.memory import fit_warning
+from bento.options import DEFAULT_TIME_BUDGET, add_search_options
+from bento.recency import like_times
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
 from bento.recsys.dataio import (INTERACTIONS, PARQUET_INTERACTIONS, PLAYLISTS, USERS, Dataset,
@@ -34,14 +36,12 @@ from bento.recsys.evaluation import evaluate, holdout_split
 from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
-from bento.recency import like_times
 from bento.signals import Signals, choose_signals
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 # matrix -> (train part, held-out part), binary user x item matrices
 Split = Callable[[InteractionMatrix], tuple]
 EVAL_MAX_USERS = 20_000
-DEFAULT_TIME_BUDGET = 120.0
 # Of --time-budget, the settings search may spend this share; the signal checks the rest.
 SEARCH_SHARE = 0.75
 ENGINES = ("local", "spark")
@@ -97,40 +97,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 1 <= args.k <= 100:
         parser.error("--k must be between 1 and 100")
     return args
-
-
-def add_search_options(parser: argparse.ArgumentParser) -> None:
-    """--time-budget and --recency-half-life-days, for bento.train and bento.retrain alike."""
-    parser.add_argument("--time-budget", type=budget_arg, default=DEFAULT_TIME_BUDGET,
-                        help="seconds for the settings search (3/4) and the content and "
-                             "recency checks (the rest): nothing new starts after it; "
-                             "0: no bound")
-    parser.add_argument("--recency-half-life-days", default="auto", type=half_life_arg,
-                        help="auto: try a few half-lives on a time-ordered validation split; "
-                             "DAYS: try only that one; off: never weigh likes by age")
-
-
-def budget_arg(value: str) -> float:
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
-    if not 0 <= seconds < float("inf"):  # NaN too
-        raise argparse.ArgumentTypeError(f"{value!r} must be 0 (no bound) or more seconds")
-    return seconds
-
-
-def half_life_arg(value: str) -> float | bool | None:
-    """auto -> None (validate a few), off -> False, a positive number of days."""
-    if value in ("auto", "off"):
-        return None if value == "auto" else False
-    try:
-        days = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not auto, off or a number") from None
-    if not days > 0 or days == float("inf"):
-        raise argparse.ArgumentTypeError(f"{value!r} must be a positive number of days")
-    return days
 
 
 @dataclass
