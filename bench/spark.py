@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def compare(args: argparse.Namespace, work: Path) -> int:
     from bento.recsys import stats
-    from bento.recsys.algorithms import gram_rows, item_popularity, itemknn_rows
+    from bento.recsys.algorithms import itemknn_rows
+    from bento.recsys.gram import gram_rows, item_popularity
     from bento.recsys.dataio import load_dataset
     from bento.recsys.matrix import binarize, build_matrix
     from bento.recsys.model import ItemItemModel

@@ -24,8 +24,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from bento.recency import MIN_GAIN, VALIDATION_USERS, entry_times, validate_recency
-from bento.recsys.algorithms import fit, item_popularity
+from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import evaluate, holdout_split, recall_ndcg
+from bento.recsys.gram import item_popularity
 from bento.recsys.matrix import part
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import content_weights

@@ -15,8 +15,9 @@ from typing import Callable
 
 import scipy.sparse as sp
 
-from bento.recsys.algorithms import EASE_HEAD_NEIGHBOURS, EASE_MAX_ITEMS, GramCache, fit
+from bento.recsys.algorithms import EASE_HEAD_NEIGHBOURS, EASE_MAX_ITEMS, fit
 from bento.recsys.evaluation import evaluate, holdout_split
+from bento.recsys.gram import GramCache
 
 # Within this relative NDCG of the best, prefer the candidate that covers more of the catalogue.
 NDCG_TIE = 0.002

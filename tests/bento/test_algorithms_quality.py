@@ -9,7 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from bento.recsys import algorithms, tuning
-from bento.recsys.algorithms import GramCache, fit, keep_top_per_row, sparse_gram
+from bento.recsys.algorithms import fit
+from bento.recsys.gram import GramCache, keep_top_per_row, sparse_gram
 from bento.recsys.evaluation import holdout_split, top_k_per_row
 from bento.recsys.tuning import Choice, better, choose
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bento.recsys import algorithms, tuning
+from bento.recsys import algorithms, gram, tuning
 from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import holdout_split
 from bento.recsys.factors import fold_in, regularised_gram
@@ -160,20 +160,20 @@ def test_ease_head_gram_is_the_whole_grams_block_with_or_without_a_cache():
     likes = sp.csr_matrix((rng.random((300, 40)) < 0.15).astype(np.float32))
     ids = [f"p{i}" for i in range(40)]
     head = algorithms.ease_head(likes, 12)
-    whole = algorithms.sparse_gram(likes)[head][:, head].toarray()
+    whole = gram.sparse_gram(likes)[head][:, head].toarray()
     assert np.array_equal(algorithms.head_gram(likes, head).toarray(), whole)
     params = {"l2": 3.0, "max_items": 12, "neighbours": 5}
     plain = fit("ease", likes, ids, params).weights.toarray()
     for warm in (False, True):
-        cache = algorithms.GramCache(likes)
+        cache = gram.GramCache(likes)
         if warm:
-            algorithms.sparse_gram(likes, 0.0, cache)
+            gram.sparse_gram(likes, 0.0, cache)
         assert np.array_equal(fit("ease", likes, ids, params, cache).weights.toarray(), plain)
         assert ("head gram", 12) in cache or warm
     # User-weighted, n_u counts every item of a listener, not only the head's.
-    weighted = algorithms.sparse_gram(likes, 0.5)[head][:, head].toarray()
+    weighted = gram.sparse_gram(likes, 0.5)[head][:, head].toarray()
     assert np.array_equal(algorithms.head_gram(likes, head, 0.5).toarray(), weighted)
-    assert not np.allclose(algorithms.sparse_gram(likes[:, head], 0.5).toarray(), weighted)
+    assert not np.allclose(gram.sparse_gram(likes[:, head], 0.5).toarray(), weighted)
 
 
 def test_time_budget_stops_the_search_after_the_first_candidate():
