@@ -1,11 +1,11 @@
 """Will this data fit the memory this trainer has? An estimate made before loading anything.
 
 The coefficients are fitted to the single-machine measurements in docs/SPARK.md (`python -m
-bench.ceiling`: peak RSS of the whole trainer at ~1M and ~10M interactions over 100,000
-playlists): a cost per interaction (the loaded columns, the sparse matrices, the holdout and
-validation copies, the Gram matrices the settings search caches) plus EASE's dense item x item
-matrices over the catalogue or its head. Past the memory available, the trainer says to use
-`--engine spark`.
+bench.ceiling`: peak RSS of the whole trainer at ~1M, ~10M and ~47M interactions over 100,000
+playlists, least squares): a cost per interaction (the loaded columns, the sparse matrices,
+the holdout and validation copies, the Gram matrices the settings search caches) plus EASE's
+dense item x item matrices over the catalogue or its head. Past the memory available, the
+trainer says to use `--engine spark`.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from pathlib import Path
 
 EASE_DENSE_COPIES = 4               # Gram, inverse, weights, one scratch copy (float64)
 # (interactions, playlists, peak RSS in MiB) of the whole trainer, bench.ceiling (docs/SPARK.md)
-MEASURED = ((940_211, 100_000, 1_055), (9_393_252, 100_000, 3_922))
+MEASURED = ((940_211, 100_000, 1_874), (9_393_252, 100_000, 4_301),
+            (47_025_483, 100_000, 13_005))
 SAMPLE_BYTES = 1 << 20
 MEASURED_HEAD = 4096                # EASE's dense head in those runs (EASE_MAX_ITEMS)
 
@@ -26,12 +27,14 @@ def dense_bytes(items: int, ease_max_items: int) -> int:
 
 
 def fitted() -> tuple[int, int]:
-    """(base bytes, bytes per interaction): the line through the measurements, EASE's dense
-    matrices taken out of the base."""
-    (n0, _, mib0), (n1, _, mib1) = MEASURED[0], MEASURED[-1]
-    per = (mib1 - mib0) * 2**20 / (n1 - n0)
-    base = mib0 * 2**20 - per * n0 - dense_bytes(MEASURED[0][1], MEASURED_HEAD)
-    return int(base), int(round(per))
+    """(base bytes, bytes per interaction): the least-squares line through the measurements,
+    EASE's dense matrices taken out of each first."""
+    xs = [n for n, _, _ in MEASURED]
+    ys = [mib * 2**20 - dense_bytes(items, MEASURED_HEAD) for _, items, mib in MEASURED]
+    x_mean, y_mean = sum(xs) / len(xs), sum(ys) / len(ys)
+    per = sum((x - x_mean) * (y - y_mean) for x, y in zip(xs, ys)) / sum(
+        (x - x_mean) ** 2 for x in xs)
+    return int(y_mean - per * x_mean), int(round(per))
 
 
 BASE_BYTES, BYTES_PER_INTERACTION = fitted()

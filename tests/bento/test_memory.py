@@ -42,10 +42,10 @@ def test_a_missing_data_dir_is_left_to_the_loader(tmp_path):
 
 
 def test_the_estimate_reproduces_the_measured_peaks():
-    """The fit goes through the bench.ceiling measurements it was made from (EASE's dense head
-    of 4,096 playlists included), and grows with the interactions."""
-    assert memory.MEASURED_HEAD == EASE_MAX_ITEMS
+    """The fit stays within 10% of each bench.ceiling measurement it was made from (EASE's
+    dense head of 4,096 playlists included), and grows with the interactions."""
+    assert memory.MEASURED_HEAD == EASE_MAX_ITEMS and len(memory.MEASURED) >= 3
     for interactions, playlists, mib in memory.MEASURED:
         estimate = memory.estimate_bytes(interactions, playlists, EASE_MAX_ITEMS) / 2**20
-        assert abs(estimate - mib) <= 0.01 * mib
+        assert abs(estimate - mib) <= 0.1 * mib
     assert 100 < memory.BYTES_PER_INTERACTION < 2000 and memory.BASE_BYTES > 0
