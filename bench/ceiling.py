@@ -111,11 +111,15 @@ def measure(sizes: list[str], root: Path) -> list[Run]:
     return runs
 
 
+def step_text(run: Run) -> str:
+    """Each step's wall (CPU) seconds, for bench.ceiling's and bench.serve's reports."""
+    return ", ".join(f"{name} {wall:.0f} s ({cpu:.0f} s CPU)"
+                     for name, (wall, cpu) in run.steps.items())
+
+
 def describe(run: Run) -> str:
-    steps = ", ".join(f"{name} {wall:.0f} s ({cpu:.0f} s CPU)"
-                      for name, (wall, cpu) in run.steps.items())
     return (f"{run.size}: {run.interactions:,} interactions, wall {run.wall:.1f} s, CPU "
-            f"{run.cpu:.1f} s, peak RSS {run.peak_gib:.2f} GiB; {steps}; load average "
+            f"{run.cpu:.1f} s, peak RSS {run.peak_gib:.2f} GiB; {step_text(run)}; load average "
             f"{run.load}")
 
 

@@ -81,11 +81,9 @@ def main() -> None:
             run = runs[-1]
             goal_s, goal_gib = GOALS.get(size, (None, None))
             goals = f" (goals <= {goal_s} s, <= {goal_gib} GiB)" if goal_s else ""
-            steps = ", ".join(f"{name} {wall:.0f} s ({cpu:.0f} s CPU)"
-                              for name, (wall, cpu) in run.steps.items())
             report(f"training on {run.interactions} interactions ({size}), evaluation included: "
                    f"{run.wall:.1f} s wall, {run.cpu:.1f} s CPU, peak RSS {run.peak_gib:.2f} GiB"
-                   f"{goals}; {steps}; load average {run.load}")
+                   f"{goals}; {ceiling.step_text(run)}; load average {run.load}")
             if not args.data_root:
                 shutil.rmtree(big)
         if len(runs) >= 2:
