@@ -73,7 +73,8 @@ dislikes = Table(
 # explicitly. Rows older than IMPRESSIONS_RETENTION_DAYS are pruned by the flusher.
 impressions = Table(
     "impressions", metadata,
-    # A uuid4 hex made by the gateway: no sequence, so the runtime role needs no grant on one.
+    # Made by the gateway, time first (gateway/impressions.py `impression_id`): no sequence, so
+    # the runtime role needs no grant on one, and a batch appends at the index's right edge.
     Column("id", String(32), primary_key=True),
     Column("user_id", ID, nullable=True),  # None: an anonymous popular-picks request
     Column("playlist_id", ID, nullable=False),
@@ -83,5 +84,7 @@ impressions = Table(
     Column("arm", String(20), nullable=False),  # "champion" or "challenger"
     Column("shown_at", Float, nullable=False),  # Unix seconds
     Index("ix_impressions_shown_at", "shown_at"),
-    Index("ix_impressions_user_id", "user_id", "playlist_id"),
+    # By listener then time: the like-within-24h lookup and erasure; one page per listener per
+    # batch (by playlist, a batch dirtied a page per row).
+    Index("ix_impressions_user_id", "user_id", "shown_at"),
 )

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
+from gateway.impressions import ImpressionRecorder
 from gateway.routers.online import wilson
 from gateway.serving import bucket
 from gateway.store import make_engine
@@ -54,6 +55,19 @@ def test_what_was_shown_is_written_in_a_batch(make_client):
     metrics = client.get("/metrics").text
     assert 'gateway_impressions_total{arm="champion",model_version="playlist_recommender:fake"}' \
         ' 3.0' in metrics
+
+
+def test_ids_are_unique_and_ascend_with_the_time_shown():
+    """Time first, so a batch appends to the primary key's index (docs/ARCHITECTURE.md)."""
+    answers = [("u1", ["p1", "p2"], "m", "r1", "champion", 1_700_000_000.25),
+               ("u2", ["p1"], "m", "r2", "champion", 1_700_000_000.5),
+               ("u1", ["p3", "p1"], "m", "r3", "champion", 1_700_000_001.0)] * 50
+    answers.sort(key=lambda answer: answer[5])
+    ids = [row["id"] for row in ImpressionRecorder.rows(answers)]
+    assert all(len(row_id) == 32 for row_id in ids) and len(set(ids)) == len(ids)
+    assert [row_id[:14] for row_id in ids] == sorted(row_id[:14] for row_id in ids)
+    assert ids[0][:14] == f"{1_700_000_000_250_000:014x}"
+    assert [row_id[-3:] for row_id in ids[:2]] == ["000", "001"]
 
 
 def test_a_like_after_an_impression_is_feedback_and_the_rate_is_computed(make_client):
