@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.store import Store
@@ -44,10 +44,10 @@ def user_dislikes(store: Store, user_id: str) -> list[dict]:
         return [dict(row) for row in rows]
 
 
-def disliked_ids(store: Store, user_id: str) -> list[str]:
+def disliked_ids(store: Store, user_id: str, conn: Connection | None = None) -> list[str]:
     """Sent to the Bento as `exclude` with the retired ids (beyond what it takes, the gateway
     filters them itself)."""
-    with store.engine.connect() as conn:
+    with store.reading(conn) as conn:
         return list(conn.execute(
             select(dislikes.c.playlist_id).where(dislikes.c.user_id == user_id)
             .order_by(dislikes.c.created_at.desc())).scalars())

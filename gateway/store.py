@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import Engine, create_engine, event, exists, func, insert, select, update
+from sqlalchemy import (Connection, Engine, create_engine, event, exists, func, insert, select,
+                        update)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -16,6 +18,9 @@ from gateway.tables import dislikes, impressions, likes, playlist_tags, playlist
 # How long enrichment trusts its copy of names and tags (edits made through another replica
 # show up within this); retirements are read from the database on every request instead.
 CATALOGUE_TTL_SECONDS = 60.0
+# SQLite connections kept open per process: about one per worker thread busy at once, so a
+# request under load reuses one instead of opening (and setting up) a connection and closing it.
+SQLITE_POOL_SIZE = 20
 
 
 class NotFound(LookupError):
@@ -39,7 +44,8 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 5) -> Engine:
                              max_overflow=max_overflow)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
+                           pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record):
@@ -69,6 +75,10 @@ class Store:
         # Names and tags for enriching Bento answers, refreshed every CATALOGUE_TTL_SECONDS.
         self._catalogue: dict[str, dict] = {}
         self._catalogue_loaded = time.monotonic()
+
+    def reading(self, conn: Connection | None = None):
+        """`conn` if given (several reads share one checkout), else a new connection."""
+        return nullcontext(conn) if conn is not None else self.engine.connect()
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
@@ -186,9 +196,9 @@ class Store:
                 raise NotFound("playlist", playlist_id)
             return self._with_tags(conn, [dict(row)])[0]
 
-    def retired_ids(self) -> list[str]:
+    def retired_ids(self, conn: Connection | None = None) -> list[str]:
         """Every retired playlist id, most recently retired first (an indexed scan)."""
-        with self.engine.connect() as conn:
+        with self.reading(conn) as conn:
             return list(conn.execute(
                 select(playlists.c.id).where(playlists.c.retired_at.is_not(None))
                 .order_by(playlists.c.retired_at.desc(), playlists.c.id)).scalars())
@@ -232,9 +242,10 @@ class Store:
         """The user's liked playlist ids, most recent first; NotFound for an unknown user."""
         return [playlist_id for playlist_id, _ in self.timed_history(user_id, limit)]
 
-    def timed_history(self, user_id: str, limit: int) -> list[tuple[str, float | None]]:
+    def timed_history(self, user_id: str, limit: int, conn: Connection | None = None,
+                      ) -> list[tuple[str, float | None]]:
         """(playlist id, liked_at or None) of the user's likes, most recent first."""
-        with self.engine.connect() as conn:
+        with self.reading(conn) as conn:
             history = [tuple(row) for row in conn.execute(
                 select(likes.c.playlist_id, likes.c.liked_at).where(likes.c.user_id == user_id)
                 .order_by(likes.c.liked_at.desc().nulls_last(), likes.c.playlist_id)
