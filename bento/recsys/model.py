@@ -83,10 +83,24 @@ class ItemItemModel:
             self.confidence = float(self.params["confidence"])
             self.share = float(self.params.get("blend", 1.0)) if self.weights is not None \
                 else 1.0
+        self._last_fold_in: tuple[bytes, tuple] | None = None
         self.content_weight = None
         if self.content is not None:
             self.content = sp.csr_matrix(self.content, dtype=np.float32)
             self.content_weight = content_weights(self.popularity, **self.signals["content"])
+
+    def fold_in(self, history: np.ndarray, weights: np.ndarray | None,
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """fold_in_one for this history, computed once per request: scoring and explaining the
+        same history reuse it (one entry, swapped whole, so concurrent requests never mix)."""
+        key = b"|".join([history.dtype.str.encode(), history.tobytes()] + (
+            [] if weights is None else [weights.dtype.str.encode(), weights.tobytes()]))
+        last = self._last_fold_in
+        if last is not None and last[0] == key:
+            return last[1]
+        folded = fold_in_one(self.factors, self.gram, self.confidence, history, weights)
+        self._last_fold_in = (key, folded)
+        return folded
 
     @property
     def personal(self) -> bool:
@@ -126,8 +140,7 @@ class ItemItemModel:
             summed = self.weights[history].sum(axis=0) if weights is None \
                 else weights.astype(np.float32) @ self.weights[history]
         if self.factors is not None:
-            listener, _ = fold_in_one(self.factors, self.gram, self.confidence, history,
-                                      weights)
+            listener, _ = self.fold_in(history, weights)
             summed = (1.0 - self.share) * summed \
                 + self.share * (self.factors @ listener.astype(np.float32))
         if self.content is not None:
@@ -214,8 +227,7 @@ class ItemItemModel:
         if weights is not None:
             contributions = contributions * weights[:, None].astype(np.float32)
         if self.factors is not None:
-            _, inverse_picked = fold_in_one(self.factors, self.gram, self.confidence, history,
-                                            weights)
+            _, inverse_picked = self.fold_in(history, weights)
             confidence = self.confidence * (1.0 if weights is None else weights[:, None])
             shares = confidence * (self.factors[items] @ inverse_picked).T
             contributions = (1.0 - self.share) * contributions + self.share * shares

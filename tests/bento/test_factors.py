@@ -43,6 +43,20 @@ def test_fold_in_scores_top_k_and_reasons_by_hand():
     assert batch[0] == pytest.approx(scores, abs=1e-6)
 
 
+def test_a_history_is_folded_in_once_and_another_history_never_reuses_it():
+    model = factor_model()
+    first = model.fold_in(np.array([0]), None)
+    assert model.fold_in(np.array([0]), None) is first  # scores then explain: one solve
+    for history, weights in ((np.array([1]), None), (np.array([0]), np.array([3.0])),
+                             (np.array([0], dtype=np.int32), None)):
+        assert model.fold_in(history, weights) is not first
+    # History {a} weighted 3: A = G + (6 - 1) y_a y_a' = [[8, 1], [1, 3]], b = 6 y_a,
+    # x = [18, -6] / 23, so the cached unweighted vector must not come back.
+    model.fold_in(np.array([0]), None)
+    assert model.scores(np.array([0]), np.array([3.0])) == pytest.approx(
+        np.array([18, -6, 12]) / 23, abs=1e-5)
+
+
 def test_blend_mixes_item_item_and_factor_scores_by_hand():
     weights = np.array([[0, 1, 0], [0, 0, 0], [0, 0, 0]], dtype=np.float32)
     model = factor_model(weights=weights, params={**PARAMS, "blend": 0.25}, algorithm="blend")
