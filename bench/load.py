@@ -169,6 +169,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as workdir:
         figures = run(args, Path(workdir))
     if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)  # var/ is not in a clean clone
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
 
 
