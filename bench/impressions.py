@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 import httpx
-import psutil
 
 from bench.gateway_overhead import prepare_model
+from bench.load import cpu_seconds
 from bench.loadgen import run_load
 from devtools.procs import bentoml_serve, free_port, prepare_database, uvicorn_gateway
 
@@ -35,11 +35,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--data", type=Path, default=None)
     return parser.parse_args(argv)
-
-
-def cpu_seconds(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return times.user + times.system
 
 
 def run(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, list[float]]]:
@@ -63,14 +58,14 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, list[flo
             for setting in ("off", "on"):
                 requests = [("GET", f"{gateways[setting].url}/api/users/{user}/recommendations"
                                     f"?k={args.k}", None) for user in users]
-                process = psutil.Process(gateways[setting].process.pid)
-                before = cpu_seconds(process)
+                pid = gateways[setting].process.pid
+                before = cpu_seconds(pid)
                 result = asyncio.run(run_load(requests, args.clients, 10**9, args.seconds))
                 summary = result.summary()
                 if summary["errors"]:
                     raise SystemExit(f"{setting}: {summary['errors']} errors {result.statuses}")
                 # The flusher writes every IMPRESSIONS_FLUSH_MS, so its CPU lands in the round.
-                cpu_ms = 1000 * (cpu_seconds(process) - before) / len(result.latencies_ms)
+                cpu_ms = 1000 * (cpu_seconds(pid) - before) / len(result.latencies_ms)
                 figures[setting]["rps"].append(summary["rps"])
                 figures[setting]["cpu_ms"].append(cpu_ms)
                 print(f"round {round_number + 1} impressions {setting:>3}: "

@@ -73,7 +73,7 @@ dislikes = Table(
 # explicitly. Rows older than IMPRESSIONS_RETENTION_DAYS are pruned by the flusher.
 impressions = Table(
     "impressions", metadata,
-    # Made by the gateway, time first (gateway/impressions.py `impression_id`): no sequence, so
+    # Made by the gateway, time first (gateway/impressions.py `answer_prefix`): no sequence, so
     # the runtime role needs no grant on one, and a batch appends at the index's right edge.
     Column("id", String(32), primary_key=True),
     Column("user_id", ID, nullable=True),  # None: an anonymous popular-picks request

@@ -31,7 +31,7 @@ def history_and_excluded(store: Store, user_id: str | None,
     liked_at) pairs, newest first. Excluded: the listener's dislikes, then the retired ones."""
     if user_id is None:
         return [], store.retired_ids()
-    with store.engine.connect() as conn:  # one checkout for the three reads
+    with store.reading() as conn:  # one checkout for the three reads
         history = store.timed_history(user_id, MAX_HISTORY, conn)
         return history, disliked_ids(store, user_id, conn) + store.retired_ids(conn)
 

@@ -1,8 +1,8 @@
 """Impressions indexed by (listener, time) instead of (listener, playlist).
 
 Every lookup by listener also bounds the time (the like within 24 h, erasure takes all), and
-one batch of a listener's impressions lands on one index page instead of one per playlist:
-the flusher's commits write about a third of the pages they did (bench.impressions).
+one batch of a listener's impressions lands on one index page instead of one per playlist
+(with time-first ids, a 500-row batch went from ~10-13 ms, growing with the table, to ~4-7 ms).
 
 Revision ID: 0003_impressions_user_time
 Revises: 0002_dislikes_impressions
