@@ -1,7 +1,7 @@
 """What the gateway showed, recorded off the request path: `record` only appends to an
-in-process buffer; a background task (started by the lifespan) writes it in batches every
-IMPRESSIONS_FLUSH_MS or IMPRESSIONS_BATCH_ROWS rows, prunes rows older than
-IMPRESSIONS_RETENTION_DAYS, and flushes what is left at shutdown.
+in-process buffer; a background task (started by the lifespan) writes it, one row per answer,
+every IMPRESSIONS_FLUSH_MS or once IMPRESSIONS_BATCH_ROWS items are waiting, prunes rows older
+than IMPRESSIONS_RETENTION_DAYS, and flushes what is left at shutdown.
 
 A full buffer (the database is slow or down) drops new impressions and counts them: metrics
 may lose rows, a listener's request never waits for them.
@@ -18,17 +18,17 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.observability import Metrics
 from gateway.store import Store
-from gateway.tables import impressions
+from gateway.tables import IMPRESSION_SEPARATOR, impressions
 
 log = logging.getLogger("gateway.impressions")
 FEEDBACK_WINDOW_SECONDS = 24 * 3600  # a like within this long of an impression counts
 PRUNE_EVERY_SECONDS = 3600.0
 
 
-def answer_prefix(shown_at: float) -> str:
-    """29 of an impression id's 32 characters, the position's 3 follow: the time in
-    microseconds first, so ids ascend and a batch appends to the primary key's index (a random
-    id dirtied a page of it per row), then 60 random bits so gateway replicas never collide."""
+def answer_id(shown_at: float) -> str:
+    """An impression row's id, 29 characters: the time in microseconds first, so ids ascend and
+    a batch appends to the primary key's index (a random id dirtied a page of it per row), then
+    60 random bits so gateway replicas never collide."""
     return f"{int(shown_at * 1_000_000):014x}{secrets.randbits(60):015x}"
 
 
@@ -39,9 +39,9 @@ class ImpressionRecorder:
         self.retention_seconds = retention_days * 86400
         self.max_buffered = max_buffered
         # One entry per answer: (user_id, playlist ids, model version, request id, arm, time);
-        # the flusher expands them into rows, so a request pays for one append.
+        # the flusher turns them into rows, so a request pays for one append.
         self.buffer: list[tuple] = []
-        self.buffered_rows = 0
+        self.buffered_items = 0
         self.wake = asyncio.Event()
         self.last_prune = 0.0
         self.shown, self.dropped = metrics.impressions, metrics.impressions_dropped
@@ -50,31 +50,29 @@ class ImpressionRecorder:
     def record(self, user_id: str | None, playlist_ids: list[str], model_version: str,
                request_id: str, arm: str) -> None:
         """Keep one answer's items (position 0 first); never blocks, never raises."""
+        if not playlist_ids:
+            return
         self.shown.labels(model_version, arm).inc(len(playlist_ids))
-        if self.buffered_rows + len(playlist_ids) > self.max_buffered:
+        if self.buffered_items + len(playlist_ids) > self.max_buffered:
             self.dropped.inc(len(playlist_ids))
             return
         self.buffer.append((user_id, playlist_ids, model_version, request_id, arm, time.time()))
-        self.buffered_rows += len(playlist_ids)
-        if self.buffered_rows >= self.batch_rows:
+        self.buffered_items += len(playlist_ids)
+        if self.buffered_items >= self.batch_rows:
             self.wake.set()
 
     @staticmethod
     def rows(answers: list[tuple]) -> list[dict]:
-        rows = []
-        for user_id, playlist_ids, model_version, request_id, arm, shown_at in answers:
-            prefix = answer_prefix(shown_at)
-            rows.extend({"id": f"{prefix}{position:03d}", "user_id": user_id,
-                         "playlist_id": playlist_id, "position": position,
-                         "model_version": model_version, "request_id": request_id,
-                         "arm": arm, "shown_at": shown_at}
-                        for position, playlist_id in enumerate(playlist_ids))
-        return rows
+        return [{"id": answer_id(shown_at), "user_id": user_id,
+                 "playlist_ids": IMPRESSION_SEPARATOR.join(playlist_ids),
+                 "item_count": len(playlist_ids), "model_version": model_version,
+                 "request_id": request_id, "arm": arm, "shown_at": shown_at}
+                for user_id, playlist_ids, model_version, request_id, arm, shown_at in answers]
 
     def forget(self, user_id: str) -> None:
         """Before erasing a listener: their buffered impressions are never written."""
         self.buffer = [answer for answer in self.buffer if answer[0] != user_id]
-        self.buffered_rows = sum(len(answer[1]) for answer in self.buffer)
+        self.buffered_items = sum(len(answer[1]) for answer in self.buffer)
 
     def liked(self, user_id: str, playlist_id: str) -> None:
         """A new like: counted as feedback for the newest impression of that playlist shown to
@@ -86,32 +84,33 @@ class ImpressionRecorder:
                     and answer[5] >= since), None)
         if row is None:
             with self.store.engine.connect() as conn:
-                row = conn.execute(
-                    select(impressions.c.model_version, impressions.c.arm)
-                    .where(impressions.c.user_id == user_id,
-                           impressions.c.playlist_id == playlist_id,
-                           impressions.c.shown_at >= since)
-                    .order_by(impressions.c.shown_at.desc()).limit(1)).mappings().first()
+                shown = conn.execute(
+                    select(impressions.c.model_version, impressions.c.arm,
+                           impressions.c.playlist_ids)
+                    .where(impressions.c.user_id == user_id, impressions.c.shown_at >= since)
+                    .order_by(impressions.c.shown_at.desc())).mappings()
+                row = next((answer for answer in shown if playlist_id in
+                            answer["playlist_ids"].split(IMPRESSION_SEPARATOR)), None)
         if row is not None:
             self.feedback.labels(row["model_version"], row["arm"]).inc()
 
     def write(self, answers: list[tuple]) -> None:
-        """In a worker thread: expand and insert, one transaction per batch of rows."""
+        """In a worker thread: insert, one transaction per IMPRESSIONS_BATCH_ROWS answers."""
         rows = self.rows(answers)
         for start in range(0, len(rows), self.batch_rows):
             with self.store.engine.begin() as conn:
                 conn.execute(insert(impressions), rows[start:start + self.batch_rows])
 
     def prune(self) -> int:
-        """Delete impressions older than the retention; the number deleted."""
+        """Delete impressions older than the retention; the number of answers deleted."""
         cutoff = time.time() - self.retention_seconds
         with self.store.engine.begin() as conn:
             return conn.execute(impressions.delete()
                                 .where(impressions.c.shown_at < cutoff)).rowcount
 
     async def flush(self) -> None:
-        answers, count = self.buffer, self.buffered_rows
-        self.buffer, self.buffered_rows = [], 0
+        answers, count = self.buffer, self.buffered_items
+        self.buffer, self.buffered_items = [], 0
         if not answers:
             return
         try:

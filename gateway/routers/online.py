@@ -1,5 +1,5 @@
 """Online metrics: the positive-feedback rate (a like within 24 h of an impression) per model
-version, arm and day, computed by SQL over the impressions and likes tables. Aggregates only,
+version, arm and day, from the impressions and likes tables (`daily_rates`). Aggregates only,
 no listener appears, so anyone may read them (the Model page plots them)."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import StoreDep
 from gateway.impressions import FEEDBACK_WINDOW_SECONDS
 from gateway.store import Store
-from gateway.tables import impressions, likes
+from gateway.tables import IMPRESSION_SEPARATOR, impressions, likes
 
 router = APIRouter(tags=["metrics"])
 DAY = 86400
@@ -62,20 +62,28 @@ def wilson(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
 
 def daily_rates(store: Store, since: float) -> list[dict]:
     """Signed-in impressions since `since` and how many a like followed within 24 h, per
-    (model version, arm, UTC day). The likes key (listener, playlist) joins at most one row."""
+    (model version, arm, UTC day). The items shown are summed in SQL; the likes join each answer
+    by listener and time (index ix_impressions_user_id) and Python checks the playlist is among
+    the answer's items, so a playlist shown in two answers and then liked counts twice, as two
+    impressions followed by a like."""
     day = func.floor(impressions.c.shown_at / DAY).label("day")
+    group = (impressions.c.model_version, impressions.c.arm, day)
+    signed_in = (impressions.c.shown_at >= since, impressions.c.user_id.is_not(None))
     followed = and_(likes.c.user_id == impressions.c.user_id,
-                    likes.c.playlist_id == impressions.c.playlist_id,
                     likes.c.liked_at >= impressions.c.shown_at,
                     likes.c.liked_at <= impressions.c.shown_at + FEEDBACK_WINDOW_SECONDS)
-    query = (select(impressions.c.model_version, impressions.c.arm, day,
-                    func.count().label("impressions"), func.count(likes.c.user_id).label("liked"))
-             .select_from(impressions.outerjoin(likes, followed))
-             .where(impressions.c.shown_at >= since, impressions.c.user_id.is_not(None))
-             .group_by(impressions.c.model_version, impressions.c.arm, day)
-             .order_by(day, impressions.c.arm, impressions.c.model_version))
     with store.engine.connect() as conn:
-        return [dict(row) for row in conn.execute(query).mappings()]
+        shown = conn.execute(select(*group, func.sum(impressions.c.item_count).label("impressions"))
+                             .where(*signed_in).group_by(*group)
+                             .order_by(day, impressions.c.arm, impressions.c.model_version))
+        rows = {(r.model_version, r.arm, r.day): {**r._asdict(), "liked": 0} for r in shown}
+        candidates = conn.execute(select(*group, impressions.c.playlist_ids, likes.c.playlist_id)
+                                  .select_from(impressions.join(likes, followed))
+                                  .where(*signed_in))
+        for version, arm, answer_day, playlist_ids, liked in candidates:
+            if liked in playlist_ids.split(IMPRESSION_SEPARATOR):
+                rows[version, arm, answer_day]["liked"] += 1
+    return list(rows.values())
 
 
 def summarize(rows: list[dict]) -> tuple[list[dict], list[dict]]:

@@ -12,19 +12,25 @@ from gateway.impressions import ImpressionRecorder
 from gateway.routers.online import wilson
 from gateway.serving import bucket
 from gateway.store import make_engine
-from gateway.tables import impressions, likes
+from gateway.tables import IMPRESSION_SEPARATOR, impressions, likes
 from tests.gateway.conftest import FakeBento, as_transport
 
 DEMO = {"X-Demo-User": "u3"}
 
 
 def rows(client) -> list[dict]:
+    """The written impressions, one dict per item shown (a row holds one answer's items)."""
     engine = make_engine(client.app.state.settings.sqlalchemy_url)
     try:
         with engine.connect() as conn:
-            return [dict(r) for r in conn.execute(
-                select(impressions).order_by(impressions.c.shown_at,
-                                             impressions.c.position)).mappings()]
+            answers = conn.execute(select(impressions).order_by(impressions.c.id)).mappings()
+            found = []
+            for answer in answers:
+                playlist_ids = answer["playlist_ids"].split(IMPRESSION_SEPARATOR)
+                assert answer["item_count"] == len(playlist_ids)
+                found.extend({**answer, "playlist_id": playlist_id, "position": position}
+                             for position, playlist_id in enumerate(playlist_ids))
+            return found
     finally:
         engine.dispose()
 
@@ -57,17 +63,31 @@ def test_what_was_shown_is_written_in_a_batch(make_client):
         ' 3.0' in metrics
 
 
-def test_ids_are_unique_and_ascend_with_the_time_shown():
+def test_one_row_per_answer_with_unique_ids_that_ascend_with_the_time_shown():
     """Time first, so a batch appends to the primary key's index (docs/ARCHITECTURE.md)."""
     answers = [("u1", ["p1", "p2"], "m", "r1", "champion", 1_700_000_000.25),
                ("u2", ["p1"], "m", "r2", "champion", 1_700_000_000.5),
                ("u1", ["p3", "p1"], "m", "r3", "champion", 1_700_000_001.0)] * 50
     answers.sort(key=lambda answer: answer[5])
-    ids = [row["id"] for row in ImpressionRecorder.rows(answers)]
-    assert all(len(row_id) == 32 for row_id in ids) and len(set(ids)) == len(ids)
+    written = ImpressionRecorder.rows(answers)
+    ids = [row["id"] for row in written]
+    assert all(len(row_id) == 29 for row_id in ids) and len(set(ids)) == len(ids) == 150
     assert [row_id[:14] for row_id in ids] == sorted(row_id[:14] for row_id in ids)
     assert ids[0][:14] == f"{1_700_000_000_250_000:014x}"
-    assert [row_id[-3:] for row_id in ids[:2]] == ["000", "001"]
+    assert (written[0]["playlist_ids"], written[0]["item_count"]) == ("p1\np2", 2)
+    assert (written[-1]["playlist_ids"], written[-1]["item_count"]) == ("p3\np1", 2)
+
+
+def test_a_like_counts_only_for_answers_that_held_that_playlist(make_client):
+    """Ids sharing a prefix or a suffix are different playlists: no substring matching."""
+    client = make_client(impressions_flush_ms=50)
+    recorder = client.app.state.serving.recorder
+    recorder.record("u3", ["pl1", "pl4x"], "m:a", "r1", "champion")
+    recorder.record("u3", ["xpl4"], "m:b", "r2", "champion")
+    wait_for_rows(client, 3)
+    client.put("/api/me/likes/pl4", headers=DEMO)
+    assert "gateway_feedback_total{" not in client.get("/metrics").text
+    assert [day["liked"] for day in client.get("/api/metrics/online").json()["by_day"]] == [0, 0]
 
 
 def test_a_like_after_an_impression_is_feedback_and_the_rate_is_computed(make_client):
@@ -136,7 +156,7 @@ def test_old_impressions_are_pruned_and_erasing_a_listener_deletes_theirs(make_c
         conn.execute(update(impressions).where(impressions.c.user_id == "u1")
                      .values(shown_at=time.time() - 2 * 86400))
     engine.dispose()
-    assert recorder.prune() == 2
+    assert recorder.prune() == 1  # one answer of two items
     assert {r["user_id"] for r in rows(client)} == {"u3"}
     assert client.delete("/api/me", headers=DEMO).status_code == 200
     assert rows(client) == []
@@ -147,7 +167,7 @@ def test_a_full_buffer_drops_and_counts_instead_of_waiting(make_client):
     recorder = client.app.state.serving.recorder
     recorder.max_buffered = 2
     client.get("/api/me/recommendations", headers=DEMO, params={"k": 3})
-    assert recorder.buffer == [] and recorder.buffered_rows == 0
+    assert recorder.buffer == [] and recorder.buffered_items == 0
     assert "gateway_impressions_dropped_total 3.0" in client.get("/metrics").text
 
 

@@ -120,3 +120,34 @@ def test_runtime_role_serves_the_gateway_but_cannot_change_the_schema(
     # Migrating with the runtime credential fails too (it is the migrator's job).
     with pytest.raises(ProgrammingError):
         command.downgrade(alembic_config(runtime_url), "base")
+
+
+def test_impressions_regroup_per_answer_and_split_back(database_url):
+    """0004 keeps what was shown: items sharing an id's first 29 characters become one answer
+    (positions in order), and the downgrade restores the rows exactly."""
+    config = alembic_config(database_url)
+    command.upgrade(config, "0003_impressions_user_time")
+    common = {"model_version": "m:a", "arm": "champion"}
+    items = [{"id": f"{'a' * 29}{position:03d}", "user_id": "u1", "playlist_id": playlist,
+              "position": position, "request_id": "r1", "shown_at": 10.0, **common}
+             for position, playlist in enumerate(["p 2", "p1", "p_3"])]
+    items.append({"id": f"{'b' * 29}000", "user_id": None, "playlist_id": "p1", "position": 0,
+                  "request_id": "r2", "shown_at": 11.0, **common})
+    columns = ", ".join(items[0])
+    values = ", ".join(f":{name}" for name in items[0])
+    engine = engine_for(database_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO impressions ({columns}) VALUES ({values})"), items)
+    command.upgrade(config, "head")
+    with engine.connect() as conn:
+        answers = conn.execute(text("SELECT id, user_id, playlist_ids, item_count, request_id "
+                                    "FROM impressions ORDER BY id")).all()
+    assert [tuple(answer) for answer in answers] == [
+        ("a" * 29, "u1", "p 2\np1\np_3", 3, "r1"), ("b" * 29, None, "p1", 1, "r2")]
+    command.downgrade(config, "0003_impressions_user_time")
+    with engine.connect() as conn:
+        restored = [dict(row) for row in conn.execute(
+            text(f"SELECT {columns} FROM impressions ORDER BY id")).mappings()]
+    engine.dispose()
+    assert restored == items
+    migrate(database_url)
