@@ -157,7 +157,8 @@ def page(result: dict) -> str:
     flag = "" if result.get("requested", "auto") == "auto" else \
         f" --algorithm {result['requested']}"
     lines = ["# Cold-start playlists (issue 16)", "", " ".join(__doc__.split("\n\n")[2].split()),
-             "", f"Produced by `python -m bench.cold_start{flag} --out docs/COLD_START.md`.", "",
+             "", f"Produced by `python -m bench.cold_start{flag} --out docs/COLD_START.md`, "
+             "and by `make quality` from the run whose table docs/QUALITY.md shows.", "",
              *table(result), "", READING, ""]
     if tried and without:
         lines += ["The trainer's own validation on that training data (3% of the liked "

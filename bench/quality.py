@@ -24,6 +24,7 @@ DATASETS = ("sample", "ml-100k", "supermarket", "citeulike-a", "ml-100k-all", "s
 CONTENDERS = ("popularity", "bento-auto", "ease-ref", "als")
 OUT_MD = ROOT / "docs" / "QUALITY.md"
 OUT_PNG = ROOT / "docs" / "quality.png"
+OUT_COLD_START = ROOT / "docs" / "COLD_START.md"
 
 
 def measured(command: list[str], env: dict | None = None) -> tuple[str, float, float]:
@@ -85,6 +86,20 @@ def machine() -> str:
            f"load average at the start (1, 5, 15 min): {load}"
 
 
+def write_pages(results: dict, cli: dict, started_on: str, signals: dict | None) -> None:
+    """docs/QUALITY.md and its plot; docs/COLD_START.md from the same cold-start run, so the two
+    pages never show different figures."""
+    from bench.cold_start import page
+    from bench.report import write_report
+
+    write_report(results, cli, started_on, OUT_MD, OUT_PNG, signals)
+    written = [OUT_MD, OUT_PNG]
+    if signals and "cold_start" in signals:
+        OUT_COLD_START.write_text(page(signals["cold_start"]))
+        written.append(OUT_COLD_START)
+    print("wrote " + ", ".join(str(path.relative_to(ROOT)) for path in written))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", nargs=2, metavar=("DATASET", "CONTENDER"))
@@ -102,12 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         worker(*args.worker, args.seed)
         return 0
     from bench import datasets
-    from bench.report import write_report
 
     if args.render_only:
         saved = json.loads(args.results.read_text())
-        write_report(saved["results"], saved["cli"], saved["machine"], OUT_MD, OUT_PNG,
-                     saved.get("signals"))
+        write_pages(saved["results"], saved["cli"], saved["machine"], saved.get("signals"))
         return 0
     started_on = machine()
     results: dict[str, dict] = {}
@@ -139,8 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args.results.write_text(json.dumps({"results": results, "cli": cli, "signals": signals,
                                         "machine": started_on}, indent=1))
     if not args.no_write:
-        write_report(results, cli, started_on, OUT_MD, OUT_PNG, signals)
-        print(f"wrote {OUT_MD.relative_to(ROOT)} and {OUT_PNG.relative_to(ROOT)}")
+        write_pages(results, cli, started_on, signals)
     return 0
 
 
