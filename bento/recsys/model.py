@@ -37,11 +37,13 @@ def gathered(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.nd
     """matrix[rows][:, cols] as a dense float32 array, from a row gather (no scipy indexing:
     this runs on every request)."""
     positions, found, values = row_entries(matrix, rows)
-    column_of = np.full(matrix.shape[1], -1)
-    column_of[cols] = np.arange(cols.size)
-    wanted = column_of[found] >= 0
+    # Each stored column's place among `cols` by a binary search over the few cols, not a
+    # catalogue-sized lookup table (100k entries to fill for 10 columns).
+    order = np.argsort(cols, kind="stable")
+    place = np.minimum(np.searchsorted(cols[order], found), max(cols.size - 1, 0))
+    wanted = cols[order][place] == found if cols.size else np.zeros(found.size, dtype=bool)
     block = np.zeros((rows.size, cols.size), dtype=np.float32)
-    block[positions[wanted], column_of[found[wanted]]] = values[wanted]
+    block[positions[wanted], order[place[wanted]]] = values[wanted]
     return block
 
 
@@ -77,6 +79,7 @@ class ItemItemModel:
         self.index = {item_id: i for i, item_id in enumerate(self.item_ids)}
         top = float(self.popularity.max()) if self.popularity.size else 1.0
         self.popularity_prior = (self.popularity / (top or 1.0)).astype(np.float32)
+        self.tie_break = TIE_BREAK * self.popularity_prior  # added to every personal score
         self.share = 0.0
         if self.factors is not None:
             self.gram = regularised_gram(self.factors, self.params["regularization"])
@@ -131,7 +134,7 @@ class ItemItemModel:
         history item counted with its weight (default 1)."""
         if not self.personal or history.size == 0:
             return self.popularity_prior.copy()
-        summed = np.zeros(self.n_items)
+        summed = np.zeros(self.n_items) if self.weights is None else None
         if sp.issparse(self.weights):
             rows, cols, vals = row_entries(self.weights, history)
             vals = vals if weights is None else vals * weights[rows]
@@ -145,7 +148,9 @@ class ItemItemModel:
                 + self.share * (self.factors @ listener.astype(np.float32))
         if self.content is not None:
             summed = summed + self.content_scores(history, weights)
-        return summed.astype(np.float32) + TIE_BREAK * self.popularity_prior
+        summed = summed.astype(np.float32)
+        summed += self.tie_break
+        return summed
 
     def content_scores(self, history: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
         """Each item's weighted summed cosine with the history, times its content weight."""

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import (evaluate, held_out_hits, holdout_split, sparse_top_k,
                                      top_k_per_row)
-from bento.recsys.model import ItemItemModel
+from bento.recsys.model import ItemItemModel, gathered
 
 ITEMS = ["a", "b", "c"]
 # users x items: u0 {a,b}, u1 {a,b,c}, u2 {b,c}, u3 {a}
@@ -260,3 +260,16 @@ def test_any_scorer_with_batch_scores_evaluates_like_the_model_it_wraps():
 
     assert sparse_top_k(Wrapped(), train[:5], 10) is None
     assert evaluate(Wrapped(), train, test) == pytest.approx(evaluate(model, train, test))
+
+
+def test_gathered_is_scipys_block_for_any_column_order():
+    """The serve-time gather (explanations, content) against scipy's fancy indexing: columns
+    in any order, a subset, one, or none."""
+    rng = np.random.default_rng(3)
+    for _ in range(30):
+        n = int(rng.integers(1, 40))
+        matrix = sp.random(n, n, density=0.3, format="csr", random_state=rng, dtype=np.float32)
+        rows = rng.choice(n, int(rng.integers(1, n + 1)), replace=False)
+        cols = rng.choice(n, int(rng.integers(0, n + 1)), replace=False)
+        expected = matrix[rows][:, cols].toarray()
+        assert np.array_equal(gathered(matrix, rows, cols), expected)
