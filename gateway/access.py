@@ -13,6 +13,7 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 import datarules
 from gateway.identity import Identity, unauthorized
@@ -21,9 +22,12 @@ from gateway.schemas import UserIdPath
 audit_log = logging.getLogger("gateway.audit")
 
 
-def current_identity(request: Request) -> Identity:
-    """Sync on purpose: FastAPI runs it in a worker thread, and a JWKS fetch blocks."""
-    identity = request.app.state.authenticator.identify(request)
+async def current_identity(request: Request) -> Identity:
+    """In jwt mode in a worker thread (a JWKS fetch blocks); demo and proxy modes only read
+    headers, so inline (a thread hop per request cost more than the work)."""
+    authenticator = request.app.state.authenticator
+    identity = await run_in_threadpool(authenticator.identify, request) \
+        if authenticator.blocks else authenticator.identify(request)
     request.state.identity = identity
     return identity
 
@@ -32,7 +36,8 @@ IdentityDep = Annotated[Identity, Depends(current_identity)]
 
 
 def require_listener(request: Request, identity: IdentityDep) -> Identity:
-    """A signed-in listener; their record is created on their first request."""
+    """A signed-in listener; their record is created on their first request (a write: sync, so
+    FastAPI runs it in a worker thread)."""
     if identity.subject is None:
         raise unauthorized("sign in first" if request.app.state.settings.auth_mode != "demo"
                            else "pick a listener first (X-Demo-User)")
@@ -46,7 +51,7 @@ def display_name(identity: Identity) -> str:
     return "listener" if not name or datarules.looks_like_formula(name) else name
 
 
-def require_admin(identity: IdentityDep) -> Identity:
+async def require_admin(identity: IdentityDep) -> Identity:
     """Acting on other listeners: 401 when anonymous, 403 when signed in without the group."""
     if identity.admin:
         return identity
@@ -64,21 +69,21 @@ def allow_self_or_admin(identity: Identity, user_id: str) -> Identity:
                              "other listeners")
 
 
-def require_self_or_admin(
+async def require_self_or_admin(
         identity: IdentityDep,
         user_id: UserIdPath) -> Identity:
     """Routes under /api/users/{user_id}: that listener themselves, or an admin."""
     return allow_self_or_admin(identity, user_id)
 
 
-def write_quota(request: Request, identity: IdentityDep) -> Identity:
+async def write_quota(request: Request, identity: IdentityDep) -> Identity:
     """Each listener's writes go through a token bucket (gateway.quota); 429 when empty."""
     if identity.subject is not None:
         request.app.state.write_quota.take(identity.subject)
     return identity
 
 
-def no_store(response: Response) -> None:
+async def no_store(response: Response) -> None:
     """Answers about one listener must never sit in a shared cache."""
     response.headers["Cache-Control"] = "no-store"
 

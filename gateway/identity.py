@@ -81,6 +81,11 @@ class Authenticator:
                 settings.auth_jwks_url, cache_jwk_set=True, lifespan=JWKS_CACHE_SECONDS,
                 timeout=5, cooldown_duration=settings.auth_jwks_cooldown_seconds)
 
+    @property
+    def blocks(self) -> bool:
+        """identify may wait on the network (a JWKS fetch): call it from a worker thread."""
+        return self.mode == "jwt"
+
     def identify(self, request: Request) -> Identity:
         """Blocking in jwt mode (a JWKS fetch): call it from a worker thread."""
         if self.mode == "demo":
