@@ -3,11 +3,11 @@
     python -m bench.impressions [--clients 16] [--seconds 8] [--rounds 5] [--data DIR]
 
 One real `bentoml serve`, two real uvicorn gateways over copies of the same database: one with
-IMPRESSIONS_ENABLED=true (the default), one with it false. Each round runs both, the one going
-first alternating, so machine noise and drift hit both alike; prints each round, the median of
-the rounds' ratios on/off (target >= 0.9: recording stays off the request path, written in
-batches by a background task) and each gateway's CPU milliseconds per request, which noise on
-this shared machine moves far less than throughput.
+IMPRESSIONS_ENABLED=true (the default), one with it false, each warmed up for 2 s. Each round
+runs both, the one going first alternating, so machine noise and drift hit both alike; prints
+each round, the median of the rounds' ratios on/off (target >= 0.9: recording stays off the
+request path, written in batches by a background task) and each gateway's CPU milliseconds per
+request, which noise on this shared machine moves far less than throughput.
 """
 from __future__ import annotations
 
