@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.observability import Metrics
 from gateway.store import Store
-from gateway.tables import IMPRESSION_SEPARATOR, impressions
+from gateway.tables import impressions, joined_ids, split_ids
 
 log = logging.getLogger("gateway.impressions")
 FEEDBACK_WINDOW_SECONDS = 24 * 3600  # a like within this long of an impression counts
@@ -64,7 +64,7 @@ class ImpressionRecorder:
     @staticmethod
     def rows(answers: list[tuple]) -> list[dict]:
         return [{"id": answer_id(shown_at), "user_id": user_id,
-                 "playlist_ids": IMPRESSION_SEPARATOR.join(playlist_ids),
+                 "playlist_ids": joined_ids(playlist_ids),
                  "item_count": len(playlist_ids), "model_version": model_version,
                  "request_id": request_id, "arm": arm, "shown_at": shown_at}
                 for user_id, playlist_ids, model_version, request_id, arm, shown_at in answers]
@@ -89,8 +89,8 @@ class ImpressionRecorder:
                            impressions.c.playlist_ids)
                     .where(impressions.c.user_id == user_id, impressions.c.shown_at >= since)
                     .order_by(impressions.c.shown_at.desc())).mappings()
-                row = next((answer for answer in shown if playlist_id in
-                            answer["playlist_ids"].split(IMPRESSION_SEPARATOR)), None)
+                row = next((answer for answer in shown
+                            if playlist_id in split_ids(answer["playlist_ids"])), None)
         if row is not None:
             self.feedback.labels(row["model_version"], row["arm"]).inc()
 

@@ -92,3 +92,13 @@ impressions = Table(
     Index("ix_impressions_user_id", "user_id", "shown_at"),
 )
 IMPRESSION_SEPARATOR = "\n"
+
+
+def joined_ids(playlist_ids: list[str]) -> str:
+    """An answer's playlist ids as the impressions.playlist_ids column holds them."""
+    return IMPRESSION_SEPARATOR.join(playlist_ids)
+
+
+def split_ids(playlist_ids: str) -> list[str]:
+    """The impressions.playlist_ids column back into ids, position 0 first."""
+    return playlist_ids.split(IMPRESSION_SEPARATOR)

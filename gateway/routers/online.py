@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.deps import StoreDep
 from gateway.impressions import FEEDBACK_WINDOW_SECONDS
 from gateway.store import Store
-from gateway.tables import IMPRESSION_SEPARATOR, impressions, likes
+from gateway.tables import impressions, likes, split_ids
 
 router = APIRouter(tags=["metrics"])
 DAY = 86400
@@ -81,7 +81,7 @@ def daily_rates(store: Store, since: float) -> list[dict]:
                                   .select_from(impressions.join(likes, followed))
                                   .where(*signed_in))
         for version, arm, answer_day, playlist_ids, liked in candidates:
-            if liked in playlist_ids.split(IMPRESSION_SEPARATOR):
+            if liked in split_ids(playlist_ids):
                 rows[version, arm, answer_day]["liked"] += 1
     return list(rows.values())
 

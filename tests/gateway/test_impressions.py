@@ -12,7 +12,7 @@ from gateway.impressions import ImpressionRecorder
 from gateway.routers.online import wilson
 from gateway.serving import bucket
 from gateway.store import make_engine
-from gateway.tables import IMPRESSION_SEPARATOR, impressions, likes
+from gateway.tables import impressions, likes, split_ids
 from tests.gateway.conftest import FakeBento, as_transport
 
 DEMO = {"X-Demo-User": "u3"}
@@ -26,7 +26,7 @@ def rows(client) -> list[dict]:
             answers = conn.execute(select(impressions).order_by(impressions.c.id)).mappings()
             found = []
             for answer in answers:
-                playlist_ids = answer["playlist_ids"].split(IMPRESSION_SEPARATOR)
+                playlist_ids = split_ids(answer["playlist_ids"])
                 assert answer["item_count"] == len(playlist_ids)
                 found.extend({**answer, "playlist_id": playlist_id, "position": position}
                              for position, playlist_id in enumerate(playlist_ids))
