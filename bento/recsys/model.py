@@ -40,8 +40,10 @@ def gathered(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.nd
     # Each stored column's place among `cols` by a binary search over the few cols, not a
     # catalogue-sized lookup table (100k entries to fill for 10 columns).
     order = np.argsort(cols, kind="stable")
-    place = np.minimum(np.searchsorted(cols[order], found), max(cols.size - 1, 0))
-    wanted = cols[order][place] == found if cols.size else np.zeros(found.size, dtype=bool)
+    sorted_cols = cols[order]
+    place = np.searchsorted(sorted_cols, found)
+    wanted = place < cols.size
+    wanted[wanted] = sorted_cols[place[wanted]] == found[wanted]
     block = np.zeros((rows.size, cols.size), dtype=np.float32)
     block[positions[wanted], order[place[wanted]]] = values[wanted]
     return block
