@@ -54,15 +54,15 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, dict[str, list[flo
                                             params={"limit": args.users}, timeout=10)
                  .json()["items"]]
         figures = {setting: {"rps": [], "cpu_ms": []} for setting in ("off", "on")}
-        for setting in ("off", "on"):  # warm-up, not counted: caches, connection pools
-            asyncio.run(run_load([("GET", f"{gateways[setting].url}/api/users/{user}/"
-                                          f"recommendations?k={args.k}", None)
-                                  for user in users], args.clients, 10**9, 2.0))
+        requests_to = {setting: [("GET", f"{server.url}/api/users/{user}/recommendations"
+                                         f"?k={args.k}", None) for user in users]
+                       for setting, server in gateways.items()}
+        for requests in requests_to.values():  # warm-up, not counted: caches, connection pools
+            asyncio.run(run_load(requests, args.clients, 10**9, 2.0))
         for round_number in range(args.rounds):
             # Which goes first alternates, so a drift within a round favours neither.
             for setting in ("off", "on") if round_number % 2 == 0 else ("on", "off"):
-                requests = [("GET", f"{gateways[setting].url}/api/users/{user}/recommendations"
-                                    f"?k={args.k}", None) for user in users]
+                requests = requests_to[setting]
                 pid = gateways[setting].process.pid
                 before = cpu_seconds(pid)
                 result = asyncio.run(run_load(requests, args.clients, 10**9, args.seconds))
