@@ -25,6 +25,7 @@ import httpx
 
 from bench.gateway_overhead import prepare_model
 from bench.loadgen import run_load
+from bench.machine import cpu_model, probe_ms
 from devtools.nginx_proc import start_nginx
 from devtools.procs import bentoml_serve, free_port, prepare_database, uvicorn_gateway
 
@@ -33,11 +34,9 @@ TARGETS = ("bento", "gateway", "nginx")
 
 
 def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in
-                  Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
-    return {"nproc": os.cpu_count(), "cpu": model, "loadavg_start": os.getloadavg(),
-            "python": platform.python_version(), "kernel": platform.release()}
+    return {"nproc": os.cpu_count(), "cpu": cpu_model(), "loadavg_start": os.getloadavg(),
+            "probe_ms": probe_ms(), "python": platform.python_version(),
+            "kernel": platform.release()}
 
 
 def cpu_seconds(root: int) -> float:

@@ -13,6 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from bench.machine import probe_text  # noqa: E402
+
 LABELS = {"bento": "Bento alone (POST /recommend)",
           "gateway": "gateway -> Bento (GET /api/users/{id}/recommendations)",
           "nginx": "nginx -> gateway -> Bento (same)"}
@@ -88,7 +90,8 @@ def render(figures: dict, out: Path) -> None:
         "next to the Bento alone in the same run, all on loopback.",
         "",
         f"- Machine: {machine['nproc']} cores, {machine['cpu']}, Linux {machine['kernel']}, "
-        f"Python {machine['python']}.",
+        f"Python {machine['python']}"
+        + (f"; {probe_text(machine['probe_ms'])}." if "probe_ms" in machine else "."),
         f"- Load average (1, 5, 15 min) at start: {load(machine['loadavg_start'])}; at end: "
         f"{load(machine['loadavg_end'])}. The machine may be shared: a load average above the "
         f"core count means other work competed for the CPU during the run.",
@@ -104,7 +107,10 @@ def render(figures: dict, out: Path) -> None:
         "",
         "CPU ms/request is the CPU time of each process tree (and of the load generator, "
         "`client`) during the run divided by the requests sent; unlike latency it hardly "
-        "depends on what else the machine is doing.",
+        "depends on what else runs on the machine, but a slower host raises it (the CPU probe "
+        "above: in a run on 2026-12-02 every process, the load generator too, needed 3 to 7 "
+        "times the CPU per request of a run three hours earlier, the load average at the start "
+        "below the core count).",
         "",
         f"![latency and throughput against concurrency]({png.name})",
         "",

@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.machine import cpu_model, load_text, probe_text
+
 ROOT = Path(__file__).resolve().parent.parent
 DATASETS = ("sample", "ml-100k", "supermarket", "citeulike-a", "ml-100k-all", "synthetic-1m")
 CONTENDERS = ("popularity", "bento-auto", "ease-ref", "als")
@@ -76,14 +78,11 @@ def signal_results(measured_sets) -> dict:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
     memory = next(int(line.split()[1]) for line in open("/proc/meminfo")
                   if line.startswith("MemTotal")) / 2 ** 20
-    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GiB RAM, Python " \
+    return f"{os.cpu_count()} cores ({cpu_model()}), {memory:.0f} GiB RAM, Python " \
            f"{platform.python_version()}, {platform.system()} {platform.release()}; " \
-           f"load average at the start (1, 5, 15 min): {load}"
+           f"load average at the start (1, 5, 15 min): {load_text()}; {probe_text()}"
 
 
 def write_pages(results: dict, cli: dict, started_on: str, signals: dict | None) -> None:

@@ -223,5 +223,7 @@ Where the targets are missed, and why (read with the figures below):
 - Interaction weights (plays) are not used; content and recency are switched on per training
   where validation shows a gain (the model metadata's `signals`; last section of this page).
 - Times depend on what else the machine was doing: the load average at the start of the run is
-  given above (2 cores; above 2 means other work competed for the CPU).
+  given above (2 cores; above 2 means other work competed for the CPU), and, in runs since
+  the CPU probe was added (`bench.machine`), how fast a fixed Python loop ran: a slower host
+  stretches every time with no load showing.
 """

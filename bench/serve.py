@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bench import ceiling
 from bench.loadgen import run_load
+from bench.machine import load_text, probe_text
 from bento.datagen import generate
 from devtools.procs import VENV_BIN, free_port, start_server
 
@@ -69,8 +70,7 @@ def main() -> None:
                         help="keep (and reuse) the training sets here (bench.ceiling's layout)")
     args = parser.parse_args()
     report(f"machine: {platform.platform()}, {os.cpu_count()} cores, Python "
-           f"{platform.python_version()}, load average at start "
-           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+           f"{platform.python_version()}, load average at start {load_text()}; {probe_text()}")
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as tmp:
         workdir = Path(tmp)
         home = workdir / "bentoml"
@@ -120,7 +120,7 @@ def main() -> None:
         ours, base = (s for c, _, s in rows if c == concurrency)
         report(f"{concurrency} client(s): recommender p50 is {ours['p50'] / base['p50']:.2f}x the "
                f"echo baseline, throughput {base['rps'] / ours['rps']:.2f}x lower (goal <= 1.3x)")
-    report(f"load average at end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    report(f"load average at end {load_text()}")
     if args.out:
         args.out.write_text(
             "# Serving and training figures of the Bento\n\n"
