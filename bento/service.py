@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import bentoml
 import numpy as np
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import Field
 from starlette.responses import JSONResponse
 
-import datarules
 from datarules.bodylimit import BodyLimitMiddleware
+from bento.api_types import (MAX_IDS, Item, LikedAt, ModelInfo, PlaylistId, Recommendations,
+                             SimilarPlaylists, TagList, TopK)
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import recency_weights
 from bento.tagfilter import TagIndex
@@ -33,7 +34,6 @@ REGISTRY_INFO = registry_info()
 # A pulled registry version wins over RECOMMENDER_MODEL: the Bento serves exactly that tag.
 MODEL_TAG = REGISTRY_INFO.get("tag") or os.environ.get("RECOMMENDER_MODEL",
                                                        "playlist_recommender:latest")
-MAX_IDS = 2000
 # /recommend's largest legitimate body: 2,000 history + 2,000 excluded ids of up to 128
 # characters each (and 2,000 history_times), about 0.6 MB as JSON.
 MAX_BODY_BYTES = 1024 * 1024
@@ -56,57 +56,6 @@ def served_half_life(model: ItemItemModel, env=None) -> float | None:
     if not 0 < days < float("inf"):
         raise ValueError(f"{RECENCY_SETTING}={value!r}: a positive number of days, or off")
     return days
-
-
-# The shared id rule (datarules): the same ids the gateway and the trainer accept.
-PlaylistId = Annotated[str, StringConstraints(min_length=1, max_length=datarules.MAX_ID_LENGTH),
-                       AfterValidator(datarules.raising(datarules.id_problem))]
-# Tags compare normalized (datarules): "Jazz " asks for "jazz".
-TagName = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1,
-                                           max_length=datarules.MAX_TAG_LENGTH),
-                    AfterValidator(datarules.raising(datarules.tag_problem))]
-TagList = Annotated[list[TagName], Field(max_length=datarules.MAX_TAGS)]
-TopK = Annotated[int, Field(ge=1, le=100, description="how many items to return (1..100)")]
-LikedAt = Annotated[float | None, Field(allow_inf_nan=False)]
-
-
-class Item(BaseModel):
-    playlist_id: str
-    score: float
-    because: list[str] = Field(description="up to 3 history ids that contributed most")
-
-
-class Recommendations(BaseModel):
-    items: list[Item]
-    strategy: Literal["personalized", "popular"]
-    unknown: list[str] = Field(description="history ids the model does not know")
-    model: str
-
-
-class SimilarPlaylists(BaseModel):
-    playlist_id: str
-    items: list[Item]
-    model: str
-
-
-class ModelInfo(BaseModel):
-    tag: str
-    algorithm: str
-    parameters: dict
-    metrics: dict
-    baseline_metrics: dict
-    counts: dict
-    trained_at: str
-    versions: dict
-    catalogue: dict = Field(description="playlists and tags the model was trained with")
-    # Empty, not null, when the model did not come from the registry: BentoML's OpenAPI drops
-    # the null of an optional field, and answers must match the published schema.
-    registry_version: str = Field("", description="MLflow registered model version ('': none)")
-    promoted_at: str = Field("", description="when that version became champion ('': unknown)")
-    signals: dict = Field(default_factory=dict,
-                          description="content and recency: on or off, and the validation")
-    recency_half_life_days: float = Field(
-        0.0, description="the half-life this Bento applies to history_times (0: off)")
 
 
 def catalogue_summary(catalogue: dict[str, dict]) -> dict:
