@@ -150,9 +150,7 @@ class ItemItemModel:
                 + self.share * (self.factors @ listener.astype(np.float32))
         if self.content is not None:
             summed = summed + self.content_scores(history, weights)
-        summed = summed.astype(np.float32)
-        summed += self.tie_break
-        return summed
+        return np.add(summed, self.tie_break, dtype=np.float32)  # one pass: cast and add
 
     def content_scores(self, history: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
         """Each item's weighted summed cosine with the history, times its content weight."""
@@ -187,8 +185,8 @@ class ItemItemModel:
         return sp.csr_matrix(histories @ self.content).toarray().astype(np.float32)
 
     def top_k(self, scores: np.ndarray, k: int, blocked: np.ndarray) -> np.ndarray:
-        """Indices of the k best scores, best first, never one of `blocked`."""
-        scores = scores.copy()
+        """Indices of the k best scores, best first, never one of `blocked`; `scores` is
+        overwritten with -inf at `blocked` (no catalogue-sized copy per request)."""
         scores[blocked] = -np.inf
         k = min(k, self.n_items - np.unique(blocked).size)
         if k <= 0:
@@ -207,7 +205,7 @@ class ItemItemModel:
         """Top-k item indices and their scores; history and excluded items never come back."""
         blocked = history if exclude is None else np.concatenate([history, exclude])
         scores = self.scores(history, weights)
-        items = self.top_k(scores, k, blocked.astype(np.int64))
+        items = self.top_k(scores, k, blocked.astype(np.int64))  # never a blocked item's score
         return items, scores[items]
 
     def similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -220,8 +218,10 @@ class ItemItemModel:
             return [np.empty(0, dtype=np.int64) for _ in items]
         contributions = self.contributions(history, items, weights)
         order = np.argsort(-contributions, axis=0, kind="stable")[:n]
-        return [history[order[:, col][contributions[order[:, col], col] > 0]]
-                for col in range(items.size)]
+        positive = np.take_along_axis(contributions, order, axis=0) > 0
+        # One gather for every item, then a split per item (no fancy indexing per column).
+        picked = history[order].T[positive.T]
+        return np.split(picked, np.cumsum(positive.sum(axis=0))[:-1])
 
     def contributions(self, history: np.ndarray, items: np.ndarray,
                       weights: np.ndarray | None = None) -> np.ndarray:
