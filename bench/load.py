@@ -25,7 +25,7 @@ import httpx
 
 from bench.gateway_overhead import prepare_model
 from bench.loadgen import run_load
-from bench.machine import cpu_model, probe_ms
+from bench.machine import cpu_model, load_text, probe_ms
 from devtools.nginx_proc import start_nginx
 from devtools.procs import bentoml_serve, free_port, prepare_database, uvicorn_gateway
 
@@ -136,7 +136,7 @@ def run(args: argparse.Namespace, workdir: Path) -> dict:
         servers.append(nginx)
         info = machine()
         print(f"{info['nproc']} cores, {info['cpu']}, load average at start "
-              f"{' '.join(f'{x:.2f}' for x in info['loadavg_start'])}")
+              f"{load_text(info['loadavg_start'])}")
         print(f"{'target':<9}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
               f"{'errors':>8}   CPU ms per request by process tree")
         requests = request_sets(bento.url, gateway.url, nginx.url, args.k)

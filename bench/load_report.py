@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bench.machine import probe_text  # noqa: E402
+from bench.machine import load_text, probe_text  # noqa: E402
 
 LABELS = {"bento": "Bento alone (POST /recommend)",
           "gateway": "gateway -> Bento (GET /api/users/{id}/recommendations)",
@@ -81,7 +81,6 @@ def render(figures: dict, out: Path) -> None:
     png = out.with_name("benchmarks-latency.png")
     plot(figures["rows"], png)
     machine, config = figures["machine"], figures["config"]
-    load = lambda values: " ".join(f"{v:.2f}" for v in values)  # noqa: E731
     text = [
         "# Benchmarks",
         "",
@@ -92,8 +91,8 @@ def render(figures: dict, out: Path) -> None:
         f"- Machine: {machine['nproc']} cores, {machine['cpu']}, Linux {machine['kernel']}, "
         f"Python {machine['python']}"
         + (f"; {probe_text(machine['probe_ms'])}." if "probe_ms" in machine else "."),
-        f"- Load average (1, 5, 15 min) at start: {load(machine['loadavg_start'])}; at end: "
-        f"{load(machine['loadavg_end'])}. The machine may be shared: a load average above the "
+        f"- Load average (1, 5, 15 min) at start: {load_text(machine['loadavg_start'])}; at end: "
+        f"{load_text(machine['loadavg_end'])}. The machine may be shared: a load average above the "
         f"core count means other work competed for the CPU during the run.",
         f"- Run: {config['date']}; {config['seconds']:.0f} s per path and level after a short "
         f"warm-up; {config['users']} users cycled; k={config['k']}; Bento workers "

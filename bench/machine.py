@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 PROBE_STEPS = 1_000_000
@@ -34,7 +35,8 @@ def probe_ms(repeats: int = 3) -> float:
     return best * 1000.0
 
 
-def load_text(loadavg: tuple[float, ...] | None = None) -> str:
+def load_text(loadavg: Sequence[float] | None = None) -> str:
+    """A load average (now, or one a run recorded) as the pages print it."""
     return " ".join(f"{value:.2f}" for value in (loadavg or os.getloadavg()))
 
 
