@@ -4,6 +4,8 @@ The load average misses one way a shared VM slows down: the host giving it slowe
 make benchmarks run the load generator's own CPU per request rose sevenfold against an earlier
 run with the load average below the core count, and the quality pages' times grew 1.5x. The probe
 times a fixed pure-Python loop at the start of a run, so two runs' pages say how fast the CPU was.
+It does not see every slowdown: a small loop fits the CPU's caches, and once BentoML served 4x
+more slowly than earlier while the probe read its fastest figure of the day.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 PROBE_STEPS = 1_000_000
+PROBE_REPEATS = 3
 
 
 def cpu_model() -> str:
@@ -23,7 +26,7 @@ def cpu_model() -> str:
                  if line.startswith("model name")), platform.processor())
 
 
-def probe_ms(repeats: int = 3) -> float:
+def probe_ms(repeats: int = PROBE_REPEATS) -> float:
     """CPU milliseconds of PROBE_STEPS steps of a Python loop, the best of `repeats` (lower is
     faster; the best, since a probe can only be slowed down, never sped up)."""
     best = float("inf")
@@ -43,5 +46,6 @@ def load_text(loadavg: Sequence[float] | None = None) -> str:
 def probe_text(milliseconds: float | None = None) -> str:
     """The probe's figure as the pages print it."""
     milliseconds = probe_ms() if milliseconds is None else milliseconds
-    return f"CPU probe {milliseconds:.0f} ms ({PROBE_STEPS:,} Python loop steps, best of 3; " \
+    return f"CPU probe {milliseconds:.0f} ms ({PROBE_STEPS:,} Python loop steps, best of " \
+        f"{PROBE_REPEATS}; " \
         f"lower is faster, compare it between runs)"

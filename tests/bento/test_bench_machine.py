@@ -1,7 +1,6 @@
 """The machine line of the benchmark pages: the CPU probe is measured, printed, and read back
 from a load run's JSON (an older JSON without it still renders)."""
 import copy
-import json
 
 from bench import load_report
 from bench.machine import PROBE_STEPS, probe_ms, probe_text
@@ -34,11 +33,9 @@ def test_benchmarks_page_prints_the_probe_and_renders_without_it(tmp_path):
     old = copy.deepcopy(with_probe)
     del old["machine"]["probe_ms"]
     for name, data in (("new", with_probe), ("old", old)):
-        source = tmp_path / f"{name}.json"
-        source.write_text(json.dumps(data))
         page = tmp_path / name / "BENCHMARKS.md"
         page.parent.mkdir()
-        load_report.render(json.loads(source.read_text()), page)
+        load_report.render(data, page)
     new_machine = next(line for line in (tmp_path / "new" / "BENCHMARKS.md").read_text()
                        .splitlines() if line.startswith("- Machine:"))
     old_machine = next(line for line in (tmp_path / "old" / "BENCHMARKS.md").read_text()
