@@ -108,7 +108,7 @@ class PlaylistRecommender:
         ids = self.model.item_ids
         reasons = self.model.explain(history, indices, weights=weights)
         # Built without validation: every field comes from the model, already of its type
-        # (validating ten Items cost more than scoring on a 100k catalogue).
+        # (validating ten Items cost about a third of the scoring on a 100k catalogue).
         return [Item.model_construct(playlist_id=ids[i], score=round(s, 6),
                                      because=[ids[h] for h in why.tolist()])
                 for i, s, why in zip(indices.tolist(), scores.tolist(), reasons)]
