@@ -100,41 +100,48 @@ def test_near_ties_prefer_coverage_and_clear_wins_prefer_ndcg():
     assert better({"ndcg": 0.310, "coverage": 0.1}, best)
 
 
-def test_finalists_are_the_family_bests_near_the_top_best_first():
-    # Top 0.302: within 1% means NDCG >= 0.29898; four qualify, the best three go on.
-    family_best = {"ease": (0.300, {"l2": 1.0}, {}), "ials": (0.2995, {"factors": 8}, {}),
-                   "blend": (0.302, {"blend": 0.3}, {}), "rp3beta": (0.2990, {}, {}),
-                   "itemknn": (0.2988, {}, {})}
-    assert [name for name, _, _ in tuning.finalists_of(family_best)] == \
-        ["blend", "ease", "ials"]
-    assert tuning.finalists_of({"ease": (0.3, {"l2": 1.0}, {"ndcg": 0.3})}) == \
-        [("ease", {"l2": 1.0}, {"ndcg": 0.3})]
+def test_finalists_are_the_candidates_near_the_top_of_any_family_best_first():
+    # Top 0.302: within 1% means NDCG >= 0.29898; five qualify, the best four go on, two of
+    # them ease settings.
+    metrics = {key: (name, {"key": key}, {"ndcg": ndcg}) for key, name, ndcg in (
+        ("a", "ease", 0.300), ("b", "ials", 0.2995), ("c", "blend", 0.302),
+        ("d", "ease", 0.2990), ("e", "itemknn", 0.2988), ("f", "ials", 0.29))}
+    assert [params["key"] for _, params, _ in tuning.finalists_of(metrics)] == \
+        ["c", "a", "b", "d"]
+    assert tuning.finalists_of({"a": ("ease", {}, {"ndcg": 0.3})}) == [("ease", {}, {"ndcg": 0.3})]
     assert tuning.finalists_of({}) == []
 
 
-def scored(lines: list[str], second_fold: bool) -> dict[str, float]:
-    """NDCG by 'name params' from the search's progress lines of the first or second fold."""
-    found = {}
+def test_the_confirmed_best_weighs_recall_and_ndcg_alike_relative_to_the_best():
+    means = [{"recall": 0.50, "ndcg": 0.400, "coverage": 0.9},   # 0.980 + 1.000 = 1.980
+             {"recall": 0.51, "ndcg": 0.396, "coverage": 0.1},   # 1.000 + 0.990 = 1.990
+             {"recall": 0.51, "ndcg": 0.390, "coverage": 0.5}]   # 1.000 + 0.975 = 1.975
+    assert tuning.confirmed_best(means) == 1  # more coverage does not count
+    assert tuning.confirmed_best([means[0], dict(means[0])]) == 0  # ties: the earlier
+
+
+def scored(lines: list[str], fresh: bool) -> dict[str, list[float]]:
+    """NDCG by 'name params' from the search's progress lines of the first or the fresh folds."""
+    found: dict[str, list[float]] = {}
     for line in lines:
-        if line.startswith("[") and line.startswith("[fold-2]") == second_fold:
+        if line.startswith("[") and line.startswith("[fold-") == fresh:
             candidate, ndcg = line.split(maxsplit=1)[1].rsplit(": ndcg@10=", 1)
-            found[candidate] = float(ndcg.split()[0])
+            found.setdefault(candidate, []).append(float(ndcg.split()[0]))
     return found
 
 
-def test_near_finalists_are_scored_again_on_a_second_fold_and_the_mean_decides():
+def test_near_finalists_are_scored_on_fresh_folds_and_their_mean_alone_decides():
     rng = np.random.default_rng(0)
     taste = rng.integers(0, 4, 300)
     likes = rng.random((300, 40)) < np.where(np.arange(40) % 4 == taste[:, None], 0.5, 0.03)
     train, _ = holdout_split(sp.csr_matrix(likes.astype(np.float32)), seed=0)
     lines = []
     choice = choose(train, [f"p{n}" for n in range(40)], seed=1, progress=lines.append)
-    first, second = scored(lines, False), scored(lines, True)
-    assert len(second) >= 2 and set(second) <= set(first)
-    means = {candidate: (first[candidate] + ndcg) / 2 for candidate, ndcg in second.items()}
+    first, fresh = scored(lines, False), scored(lines, True)
+    assert 2 <= len(fresh) <= tuning.CONFIRM_FINALISTS and set(fresh) <= set(first)
+    assert all(len(ndcgs) == tuning.CONFIRM_FOLDS for ndcgs in fresh.values())
     chosen = f"{choice.algorithm} {choice.params}"
-    assert choice.validation["ndcg"] == pytest.approx(means[chosen], abs=1e-4)
-    assert means[chosen] >= max(means.values()) * (1 - tuning.NDCG_TIE) - 1e-4
+    assert choice.validation["ndcg"] == pytest.approx(np.mean(fresh[chosen]), abs=1e-4)
     # no more ials factors than items: 40 items stop the factor line at its first value
     assert not any("'factors': 128" in line for line in lines)
 
@@ -159,7 +166,7 @@ def test_ials_search_moves_regularization_and_confidence_together():
     choose(train, [f"p{n}" for n in range(40)], "ials", seed=1, progress=lines.append)
     tried = {(p["regularization"], p["confidence"]) for p in (
         ast.literal_eval(line.split(" ", 2)[2].rsplit(": ndcg", 1)[0]) for line in lines
-        if line.startswith("[") and not line.startswith("[fold-2]"))}
+        if line.startswith("[") and not line.startswith("[fold-"))}
     lined = [(reg, confidence) for reg, confidence in tried
              if reg in (1.0, 10.0, 0.1, 100.0) and confidence in (10.0, 3.0, 30.0, 1.5)]
     assert any((3 * reg, 3 * confidence) in tried for reg, confidence in lined)
