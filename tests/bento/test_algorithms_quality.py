@@ -146,6 +146,29 @@ def test_near_finalists_are_scored_on_fresh_folds_and_their_mean_alone_decides()
     assert not any("'factors': 128" in line for line in lines)
 
 
+def test_a_budget_spent_during_the_fresh_folds_leaves_the_whole_folds_done_to_decide(
+        monkeypatch):
+    rng = np.random.default_rng(0)
+    taste = rng.integers(0, 4, 300)
+    likes = rng.random((300, 40)) < np.where(np.arange(40) % 4 == taste[:, None], 0.5, 0.03)
+    train, _ = holdout_split(sp.csr_matrix(likes.astype(np.float32)), seed=0)
+    ids = [f"p{n}" for n in range(40)]
+    lines = []
+    search = tuning.Search(train, ids, 10, 1, 5000, lines.append)
+    for name in tuning.candidate_algorithms("auto", len(ids)):
+        tuning.SEARCHES[name](search)
+    # the budget runs out once the third fold's first finalist is scored: that fold is dropped
+    monkeypatch.setattr(tuning.Search, "out_of_time",
+                        lambda self: any(line.startswith("[fold-3]") for line in lines))
+    choice = search.confirm()
+    second = {line.split(maxsplit=1)[1].rsplit(": ndcg@10=", 1)[0]:
+              float(line.rsplit("ndcg@10=", 1)[1].split()[0])
+              for line in lines if line.startswith("[fold-2]")}
+    assert len(second) >= 2 and sum(line.startswith("[fold-3]") for line in lines) == 1
+    assert choice.validation["ndcg"] == pytest.approx(
+        second[f"{choice.algorithm} {choice.params}"], abs=1e-4)
+
+
 def test_a_path_is_tried_in_order_until_two_in_a_row_fall_below_the_best():
     search = tuning.Search(X, IDS, 10, 0, 100, lambda _: None)
     ndcg = {1: 0.2, 2: 0.3, 3: 0.25, 4: 0.28, 5: 0.9}
