@@ -23,41 +23,13 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from bento.recsys import touched
 from bento.recsys.factors import fold_in, fold_in_one, regularised_gram
+from bento.recsys.touched import TIE_BREAK, Touched, gathered, row_entries
 from bento.recsys.weighting import content_weights
 
 ARRAYS_FILE = "arrays.npz"
 CATALOGUE_FILE = "catalogue.json"
-# Popularity breaks ties and fills slots the history says nothing about; small enough never to
-# reorder items that have a real personal score.
-TIE_BREAK = 1e-6
-
-
-def gathered(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """matrix[rows][:, cols] as a dense float32 array, from a row gather (no scipy indexing:
-    this runs on every request)."""
-    positions, found, values = row_entries(matrix, rows)
-    # Each stored column's place among `cols` by a binary search over the few cols, not a
-    # catalogue-sized lookup table (100k entries to fill for 10 columns).
-    order = np.argsort(cols, kind="stable")
-    sorted_cols = cols[order]
-    place = np.searchsorted(sorted_cols, found)
-    wanted = place < cols.size
-    wanted[wanted] = sorted_cols[place[wanted]] == found[wanted]
-    block = np.zeros((rows.size, cols.size), dtype=np.float32)
-    block[positions[wanted], order[place[wanted]]] = values[wanted]
-    return block
-
-
-def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, ...]:
-    """The stored entries of some CSR rows as (row position, column, value): a gather over a
-    few rows, much cheaper than scipy's fancy row indexing."""
-    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
-    lengths = ends - starts
-    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) \
-        + np.arange(int(lengths.sum()))
-    positions = np.repeat(np.arange(rows.size), lengths)
-    return positions, matrix.indices[offsets], matrix.data[offsets]
 
 
 @dataclass
@@ -203,32 +175,60 @@ class ItemItemModel:
     def recommend(self, history: np.ndarray, k: int, exclude: np.ndarray | None = None,
                   weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and their scores; history and excluded items never come back."""
-        blocked = history if exclude is None else np.concatenate([history, exclude])
-        scores = self.scores(history, weights)
-        items = self.top_k(scores, k, blocked.astype(np.int64))  # never a blocked item's score
-        return items, scores[items]
+        items, scores, _ = self.ranked(history, k, exclude, weights)
+        return items, scores
+
+    def ranked(self, history: np.ndarray, k: int, exclude: np.ndarray | None = None,
+               weights: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, Touched | None]:
+        """recommend, plus the history's gathered rows when it gathered them (explain reuses
+        them): scored over the touched columns only when that decides the top k."""
+        blocked = (history if exclude is None else np.concatenate([history, exclude]))
+        blocked = blocked.astype(np.int64)
+        found = None
+        if history.size and touched.applies(self):
+            found = touched.scored(self, history, weights)
+            top = touched.top_k(found, k, blocked, self.n_items)
+            if top is not None:
+                return (*top, found)
+            scores = touched.dense(self, found)
+        else:
+            scores = self.scores(history, weights)
+        items = self.top_k(scores, k, blocked)  # never a blocked item's score
+        return items, scores[items], found
+
+    def answer(self, history: np.ndarray, k: int, exclude: np.ndarray | None = None,
+               weights: np.ndarray | None = None, n: int = 3,
+               ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """recommend and explain in one, the history's rows gathered once for both."""
+        items, scores, found = self.ranked(history, k, exclude, weights)
+        return items, scores, self.explain(history, items, n, weights, found)
 
     def similar_items(self, item: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         return self.recommend(np.asarray([item], dtype=np.int64), k)
 
     def explain(self, history: np.ndarray, items: np.ndarray, n: int = 3,
-                weights: np.ndarray | None = None) -> list[np.ndarray]:
-        """For each item, up to n history indices that contributed most (positive only)."""
+                weights: np.ndarray | None = None, found: Touched | None = None,
+                ) -> list[np.ndarray]:
+        """For each item, up to n history indices that contributed most (positive only);
+        `found`: the history's rows as `ranked` gathered them."""
         if not self.personal or history.size == 0 or items.size == 0:
             return [np.empty(0, dtype=np.int64) for _ in items]
-        contributions = self.contributions(history, items, weights)
+        contributions = self.contributions(history, items, weights, found)
         order = np.argsort(-contributions, axis=0, kind="stable")[:n]
-        positive = np.take_along_axis(contributions, order, axis=0) > 0
-        # One gather for every item, then a split per item (no fancy indexing per column).
+        positive = contributions[order, np.arange(items.size)] > 0
+        # One gather for every item, then a slice per item (no fancy indexing per column).
         picked = history[order].T[positive.T]
-        return np.split(picked, np.cumsum(positive.sum(axis=0))[:-1])
+        ends = np.cumsum(positive.sum(axis=0)).tolist()
+        return [picked[start:end] for start, end in zip([0] + ends, ends)]
 
     def contributions(self, history: np.ndarray, items: np.ndarray,
-                      weights: np.ndarray | None = None) -> np.ndarray:
+                      weights: np.ndarray | None = None, found: Touched | None = None,
+                      ) -> np.ndarray:
         """history x items: each history item's additive share of each item's score."""
         contributions = np.zeros((history.size, items.size), dtype=np.float32)
         if sp.issparse(self.weights):
-            contributions = gathered(self.weights, history, items)
+            contributions = gathered(self.weights, history, items, found and found.entries)
         elif self.weights is not None:
             contributions = self.weights[np.ix_(history, items)]
         if weights is not None:
@@ -239,7 +239,7 @@ class ItemItemModel:
             shares = confidence * (self.factors[items] @ inverse_picked).T
             contributions = (1.0 - self.share) * contributions + self.share * shares
         if self.content is not None:
-            cosines = gathered(self.content, history, items)
+            cosines = gathered(self.content, history, items, found and found.content)
             if weights is not None:
                 cosines *= weights[:, None]
             contributions = contributions + cosines * self.content_weight[items]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from bento.api_types import Recommendations
 from tests import aio
 
 
@@ -13,13 +14,18 @@ def service(recommender):
     return recommender
 
 
+def recommend(service, **body) -> Recommendations:
+    """/recommend called in process: its pre-serialised answer, read as the documented type."""
+    return Recommendations.model_validate_json(aio.run(service.recommend(**body)).body)
+
+
 def popular_ids(service, k=5) -> list[str]:
-    return [item.playlist_id for item in aio.run(service.recommend(history=[], k=k)).items]
+    return [item.playlist_id for item in recommend(service, history=[], k=k).items]
 
 
 def test_direct_call_personalises_and_explains(service):
     history = popular_ids(service, 3)
-    result = aio.run(service.recommend(history=history + ["nope"], k=7))
+    result = recommend(service, history=history + ["nope"], k=7)
     assert result.strategy == "personalized" and result.unknown == ["nope"]
     assert len(result.items) == 7
     assert not {item.playlist_id for item in result.items} & set(history)
@@ -31,7 +37,7 @@ def test_direct_call_personalises_and_explains(service):
 
 
 def test_direct_call_cold_start_and_model_info(service):
-    cold = aio.run(service.recommend(history=["ghost"], k=4))
+    cold = recommend(service, history=["ghost"], k=4)
     assert cold.strategy == "popular" and cold.unknown == ["ghost"] and len(cold.items) == 4
     info = aio.run(service.model_info())
     assert info.tag.startswith("playlist_recommender:") and info.counts["playlists"] == 150

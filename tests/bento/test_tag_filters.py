@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from bento.recsys.model import ItemItemModel
 from bento.tagfilter import TagIndex
-from tests import aio
+from tests.bento.test_service import recommend
 
 IDS = [f"p{i}" for i in range(8)]
 CATALOGUE = {"p0": {"tags": ["jazz"]}, "p1": {"tags": ["rock"]}, "p2": {"tags": ["jazz", "live"]},
@@ -77,11 +77,11 @@ def test_service_filters_by_tags_and_keeps_k(service):
         for tag in item_tags:
             counts[tag] = counts.get(tag, 0) + 1
     tag = max(counts, key=counts.get)  # the most common tag: more than k items carry it
-    answer = aio.run(service.recommend(history=[], k=10, tags=[tag]))
+    answer = recommend(service, history=[], k=10, tags=[tag])
     assert len(answer.items) == 10 and all(tag in tags[i.playlist_id] for i in answer.items)
-    unfiltered = aio.run(service.recommend(history=[], k=10))
+    unfiltered = recommend(service, history=[], k=10)
     assert any(tag in tags[i.playlist_id] for i in unfiltered.items)
-    without = aio.run(service.recommend(history=[], k=10, exclude_tags=[tag]))
+    without = recommend(service, history=[], k=10, exclude_tags=[tag])
     assert len(without.items) == 10 and not any(tag in tags[i.playlist_id] for i in without.items)
 
 

@@ -1,0 +1,127 @@
+"""Serve-time scoring over the columns a history touches, not the whole catalogue.
+
+With sparse item-item weights (and optional content cosines) and no factors, an item the
+history's rows do not store scores its tie-break alone (<= TIE_BREAK), so the top k are among
+the touched columns whenever k of them score above TIE_BREAK. Scoring only those (a few hundred
+of 100k) skips four catalogue-sized passes per request (bincount, cast + add, compare,
+flatnonzero). Every value is computed with the same operations in the same order as
+`ItemItemModel.scores`, and the candidates come out in the same (ascending) order, so the
+answer is the dense path's, bit for bit; with fewer than k candidates the caller falls back to
+the dense top-k over scores rebuilt from these (`dense`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+# Popularity breaks ties and fills slots the history says nothing about; small enough never to
+# reorder items that have a real personal score.
+TIE_BREAK = 1e-6
+
+
+def row_entries(matrix: sp.csr_matrix, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The stored entries of some CSR rows as (row position, column, value): a gather over a
+    few rows, much cheaper than scipy's fancy row indexing."""
+    starts, ends = matrix.indptr[rows], matrix.indptr[rows + 1]
+    lengths = ends - starts
+    offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) \
+        + np.arange(int(lengths.sum()))
+    positions = np.repeat(np.arange(rows.size), lengths)
+    return positions, matrix.indices[offsets], matrix.data[offsets]
+
+
+def gathered(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray,
+             entries: tuple[np.ndarray, ...] | None = None) -> np.ndarray:
+    """matrix[rows][:, cols] as a dense float32 array, from a row gather (no scipy indexing:
+    this runs on every request); `entries`: that gather when the caller has it already."""
+    positions, found, values = row_entries(matrix, rows) if entries is None else entries
+    # Each stored column's place among `cols` by a binary search over the few cols, not a
+    # catalogue-sized lookup table (100k entries to fill for 10 columns).
+    order = np.argsort(cols, kind="stable")
+    sorted_cols = cols[order]
+    place = np.searchsorted(sorted_cols, found)
+    wanted = place < cols.size
+    wanted[wanted] = sorted_cols[place[wanted]] == found[wanted]
+    block = np.zeros((rows.size, cols.size), dtype=np.float32)
+    block[positions[wanted], order[place[wanted]]] = values[wanted]
+    return block
+
+
+@dataclass
+class Touched:
+    """One history's gathered rows (`entries`: item-item, `content`: cosines, each as
+    row_entries gives them, reusable for its explanations) and the score of every touched
+    column (`columns` ascending, `scores` float32 as the dense path computes them)."""
+
+    entries: tuple[np.ndarray, ...]
+    content: tuple[np.ndarray, ...] | None
+    columns: np.ndarray
+    scores: np.ndarray
+
+
+def unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """np.unique(values, return_inverse=True) without its generality (a few microseconds
+    per request): the sorted distinct values and each value's place among them."""
+    order = values.argsort()
+    ordered = values[order]
+    first = np.ones(values.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(values.size, dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
+
+
+def applies(model) -> bool:
+    """Sparse item-item weights without factors: factor scores reach every item."""
+    return model.factors is None and sp.issparse(model.weights)
+
+
+def weighted(entries: tuple[np.ndarray, ...], weights: np.ndarray | None) -> np.ndarray:
+    rows, _, values = entries
+    return values if weights is None else values * weights[rows]
+
+
+def scored(model, history: np.ndarray, weights: np.ndarray | None = None) -> Touched:
+    """The history's rows gathered once and its touched columns scored (see the module)."""
+    entries = row_entries(model.weights, history)
+    content = None if model.content is None else row_entries(model.content, history)
+    cols = entries[1] if content is None else np.concatenate([entries[1], content[1]])
+    columns, inverse = unique(cols)
+    # bincount adds each column's entries in the order given, as the catalogue-wide one does
+    summed = np.bincount(inverse[:entries[1].size], weights=weighted(entries, weights),
+                         minlength=columns.size)
+    if content is not None:
+        cosines = np.bincount(inverse[entries[1].size:], weights=weighted(content, weights),
+                              minlength=columns.size)
+        summed = summed + cosines * model.content_weight[columns]
+    scores = np.add(summed, model.tie_break[columns], dtype=np.float32)
+    return Touched(entries, content, columns, scores)
+
+
+def top_k(found: Touched, k: int, blocked: np.ndarray, n_items: int,
+          ) -> tuple[np.ndarray, np.ndarray] | None:
+    """The top k (indices, scores) as `ItemItemModel.top_k` picks them, or None when fewer
+    than k touched columns score above the tie-break (the dense path decides then)."""
+    if n_items - blocked.size < k:  # a tiny catalogue: only then can blocking leave < k
+        k = min(k, n_items - np.unique(blocked).size)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    keep = found.scores > TIE_BREAK
+    if found.columns.size and blocked.size:  # blocked columns by binary search (columns sorted)
+        at = np.minimum(np.searchsorted(found.columns, blocked), found.columns.size - 1)
+        keep[at[found.columns[at] == blocked]] = False
+    candidates, scores = found.columns[keep], found.scores[keep]
+    if candidates.size < k:
+        return None
+    best = np.argpartition(-scores, k - 1)[:k]
+    best = best[np.argsort(-scores[best], kind="stable")]
+    return candidates[best], scores[best]
+
+
+def dense(model, found: Touched) -> np.ndarray:
+    """The catalogue-wide scores: an untouched item's is its tie-break (0 + tie-break)."""
+    scores = model.tie_break.copy()
+    scores[found.columns] = found.scores
+    return scores
