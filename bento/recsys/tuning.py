@@ -85,7 +85,6 @@ class Search:
         self.item_ids, self.k, self.seed, self.max_users = item_ids, k, seed, max_users
         self.progress = progress
         self.best: Choice | None = None
-        self.scores: dict[str, float] = {}
         self.family_best: dict[str, tuple[float, dict, dict]] = {}  # ndcg, params, metrics
         self.metrics: dict[str, tuple[str, dict, dict]] = {}  # by key: name, params, metrics
         self.deadline = None if time_budget is None else time.monotonic() + time_budget
@@ -96,21 +95,20 @@ class Search:
 
     def score(self, name: str, params: dict) -> float:
         key = f"{name} {sorted(params.items())}"
-        if key not in self.scores:
+        if key not in self.metrics:
             if self.out_of_time() and self.best is not None:
                 self.progress(f"time budget spent: skipping {name} {params}")
                 return -1.0
-            metrics = self.evaluate(self.fold, name, params, f"[{len(self.scores) + 1}]")
-            self.scores[key] = metrics["ndcg"]
+            metrics = self.evaluate(self.fold, name, params, f"[{len(self.metrics) + 1}]")
             self.metrics[key] = (name, dict(params), metrics)
             if better(metrics, self.best):
                 self.best = Choice(name, dict(params), metrics)
             if self.deadline is not None:
                 left = max(0.0, self.deadline - time.monotonic())
                 self.progress(f"    time budget left: {left:.0f}s")
-            if self.scores[key] > self.family_best.get(name, (-1.0,))[0]:
-                self.family_best[name] = (self.scores[key], dict(params), metrics)
-        return self.scores[key]
+            if metrics["ndcg"] > self.family_best.get(name, (-1.0,))[0]:
+                self.family_best[name] = (metrics["ndcg"], dict(params), metrics)
+        return self.metrics[key][2]["ndcg"]
 
     def evaluate(self, fold: Fold, name: str, params: dict, label: str) -> dict[str, float]:
         model = fit(name, fold.fit_part, self.item_ids, params, cache=fold.cache)
