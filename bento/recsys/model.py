@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from bento.recsys import touched
 from bento.recsys.factors import fold_in, fold_in_one, regularised_gram
-from bento.recsys.touched import TIE_BREAK, Touched, gathered, row_entries
+from bento.recsys.touched import TIE_BREAK, Touched, gathered, row_entries, weighted
 from bento.recsys.weighting import content_weights
 
 ARRAYS_FILE = "arrays.npz"
@@ -110,9 +110,9 @@ class ItemItemModel:
             return self.popularity_prior.copy()
         summed = np.zeros(self.n_items) if self.weights is None else None
         if sp.issparse(self.weights):
-            rows, cols, vals = row_entries(self.weights, history)
-            vals = vals if weights is None else vals * weights[rows]
-            summed = np.bincount(cols, weights=vals, minlength=self.n_items)
+            entries = row_entries(self.weights, history)
+            summed = np.bincount(entries[1], weights=weighted(entries, weights),
+                                 minlength=self.n_items)
         elif self.weights is not None:
             summed = self.weights[history].sum(axis=0) if weights is None \
                 else weights.astype(np.float32) @ self.weights[history]
@@ -126,9 +126,9 @@ class ItemItemModel:
 
     def content_scores(self, history: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
         """Each item's weighted summed cosine with the history, times its content weight."""
-        rows, items, vals = row_entries(self.content, history)
-        vals = vals if weights is None else vals * weights[rows]
-        return np.bincount(items, weights=vals, minlength=self.n_items) * self.content_weight
+        entries = row_entries(self.content, history)
+        return np.bincount(entries[1], weights=weighted(entries, weights),
+                           minlength=self.n_items) * self.content_weight
 
     def batch_scores(self, histories: sp.csr_matrix) -> np.ndarray:
         """Scores for many histories at once (users x items, dense), for evaluation; a stored
