@@ -89,11 +89,17 @@ build bento-spark -f bento/Dockerfile.spark --build-arg "BENTO_IMAGE=$BENTO_IMAG
   -t "$SPARK_IMAGE" .
 
 # Drop the images these tags pointed at before, so the storage does not grow run by run; the
-# layers and build stages the new images were built from stay cached.
+# layers and build stages the new images were built from stay cached. Only an image left with no
+# name goes: removing by ID also drops any tag still on it, and a CI run once lost the frontend
+# image that way (podman rmi untagged frontend:dev), so a named image is never touched here.
 for old_id in "${previous_ids[@]}"; do
-  if ! printf '%s\n' "$(image_ids)" | grep -qx "$old_id"; then
+  names=$(podman image inspect --format '{{len .RepoTags}}' "$old_id" 2>/dev/null || echo gone)
+  if [ "$names" = 0 ]; then
     podman rmi "$old_id" >/dev/null 2>&1 || true
   fi
+done
+for tag in "$BENTO_IMAGE" "$GATEWAY_IMAGE" "$FRONTEND_IMAGE" "$SPARK_IMAGE"; do
+  image_exists "$tag" || { log "$tag is missing after the build"; exit 1; }
 done
 
 log "built $BENTO_IMAGE $GATEWAY_IMAGE $FRONTEND_IMAGE $SPARK_IMAGE in $((SECONDS - started))s"
