@@ -9,7 +9,9 @@ mapfile -t wanted < <(grep -v '^\s*#' scripts/apt-packages.txt | awk 'NF {print 
 missing=()
 for pkg in "${wanted[@]}"; do
   case " ${SYSTEM_DEPS_SKIP:-} " in *" $pkg "*) continue ;; esac
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  # No `| grep -q` under pipefail: grep's early exit can kill the writer and fail the pipeline.
+  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$pkg")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 echo "system-deps: installing ${missing[*]}"
