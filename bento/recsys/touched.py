@@ -64,14 +64,12 @@ class Touched:
 def unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(values, return_inverse=True) without its generality (a few microseconds
     per request): the sorted distinct values and each value's place among them."""
-    # stable: the values are a few sorted runs (one per CSR row), which timsort merges in a
-    # third of quicksort's time; the int cumsum is faster than one over bools.
-    order = values.argsort(kind="stable")
+    order = values.argsort()
     ordered = values[order]
     first = np.ones(values.size, dtype=bool)
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     inverse = np.empty(values.size, dtype=np.intp)
-    inverse[order] = first.astype(np.intp).cumsum() - 1
+    inverse[order] = np.cumsum(first) - 1
     return ordered[first], inverse
 
 
