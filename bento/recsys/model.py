@@ -214,6 +214,8 @@ class ItemItemModel:
         `found`: the history's rows as `ranked` gathered them."""
         if not self.personal or history.size == 0 or items.size == 0:
             return [np.empty(0, dtype=np.int64) for _ in items]
+        if found is not None and found.places is not None and found.content is None:
+            return touched.reasons(found, history, n, weights)  # the same, from the hits
         contributions = self.contributions(history, items, weights, found)
         order = np.argsort(-contributions, axis=0, kind="stable")[:n]
         positive = contributions[order, np.arange(items.size)] > 0

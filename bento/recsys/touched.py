@@ -59,6 +59,10 @@ class Touched:
     content: tuple[np.ndarray, ...] | None
     columns: np.ndarray
     scores: np.ndarray
+    # each item-item entry's place among `columns`, then each content entry's
+    inverse: np.ndarray | None = None
+    # the top k's places among `columns`, best first, once `top_k` has decided them
+    places: np.ndarray | None = None
 
 
 def unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,27 +101,56 @@ def scored(model, history: np.ndarray, weights: np.ndarray | None = None) -> Tou
                               minlength=columns.size)
         summed = summed + cosines * model.content_weight[columns]
     scores = np.add(summed, model.tie_break[columns], dtype=np.float32)
-    return Touched(entries, content, columns, scores)
+    return Touched(entries, content, columns, scores, inverse)
 
 
 def top_k(found: Touched, k: int, blocked: np.ndarray, n_items: int,
           ) -> tuple[np.ndarray, np.ndarray] | None:
     """The top k (indices, scores) as `ItemItemModel.top_k` picks them, or None when fewer
-    than k touched columns score above the tie-break (the dense path decides then)."""
+    than k touched columns score above the tie-break (the dense path decides then); their
+    places among the columns are kept in `found.places` for `reasons`."""
     if n_items - blocked.size < k:  # a tiny catalogue: only then can blocking leave < k
         k = min(k, n_items - np.unique(blocked).size)
     if k <= 0:
+        found.places = np.empty(0, dtype=np.intp)
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
     keep = found.scores > TIE_BREAK
     if found.columns.size and blocked.size:  # blocked columns by binary search (columns sorted)
         at = np.minimum(np.searchsorted(found.columns, blocked), found.columns.size - 1)
         keep[at[found.columns[at] == blocked]] = False
-    candidates, scores = found.columns[keep], found.scores[keep]
-    if candidates.size < k:
+    where = np.flatnonzero(keep)
+    if where.size < k:
         return None
+    scores = found.scores[where]  # the same candidates in the same order as before
     best = np.argpartition(-scores, k - 1)[:k]
     best = best[np.argsort(-scores[best], kind="stable")]
-    return candidates[best], scores[best]
+    found.places = where[best]
+    return found.columns[found.places], scores[best]
+
+
+def reasons(found: Touched, history: np.ndarray, n: int,
+            weights: np.ndarray | None = None) -> list[np.ndarray]:
+    """`ItemItemModel.explain` for the top k `top_k` decided, without content: each item's up
+    to n history items with the largest positive contributions (ties: the earlier history
+    item), read off the gathered entries that hit those k columns. The dense path builds a
+    history x k block and sorts every column of it; here only the few positive hits are
+    ordered, in Python (fewer numpy calls, each dear on a cold cache, for ~10 items)."""
+    k = found.places.size
+    slot = np.full(found.columns.size, -1)
+    slot[found.places] = np.arange(k)
+    rows, _, values = found.entries
+    slots = slot[found.inverse[:rows.size]]
+    hit = slots >= 0
+    rows, values = rows[hit], values[hit]
+    if weights is not None:  # float32 products, as `contributions` forms them
+        values = values * weights[rows].astype(np.float32)
+    picked: list[list[tuple[float, int]]] = [[] for _ in range(k)]
+    for row, at, value in zip(rows.tolist(), slots[hit].tolist(), values.tolist()):
+        if value > 0:
+            picked[at].append((-value, row))
+    ids = history.tolist()
+    return [np.asarray([ids[row] for _, row in sorted(pairs)[:n]], dtype=history.dtype)
+            for pairs in picked]
 
 
 def dense(model, found: Touched) -> np.ndarray:

@@ -74,3 +74,29 @@ def test_unique_is_numpys():
         want_columns, want_inverse = np.unique(values, return_inverse=True)
         assert columns.tolist() == want_columns.tolist()
         assert inverse.tolist() == want_inverse.tolist()
+
+
+def test_reasons_by_hand_ties_go_to_the_earlier_history_item():
+    """History [0, 1, 2] over items 3..5: item 3 gets 0.5 from each of 0 and 2 (a tie: 0
+    first) and 0.7 from 1; item 4 only a negative weight (no reason); item 5 one positive."""
+    weights = np.zeros((6, 6), dtype=np.float32)
+    weights[0, [3, 4]] = [0.5, -0.2]
+    weights[1, [3, 5]] = [0.7, 0.1]
+    weights[2, 3] = 0.5
+    model = ItemItemModel([f"i{i}" for i in range(6)], np.ones(6, dtype=np.float32),
+                          sp.csr_matrix(weights))
+    history = np.array([0, 1, 2])
+    found = touched.scored(model, history)
+    items, scores = touched.top_k(found, 2, history, model.n_items)
+    assert items.tolist() == [3, 5] and found.columns[found.places].tolist() == [3, 5]
+    assert [r.tolist() for r in touched.reasons(found, history, 3)] == [[1, 0, 2], [1]]
+    assert [r.tolist() for r in touched.reasons(found, history, 2)] == [[1, 0], [1]]
+    # recency-style weights: 0 counts 0.5 * 2, 1 counts 0.7 * 0.5, 2 counts 0.5 * 1
+    weights_by_row = np.array([2.0, 0.5, 1.0])
+    found = touched.scored(model, history, weights_by_row)
+    items, _ = touched.top_k(found, 2, history, model.n_items)
+    assert items.tolist() == [3, 5]
+    assert [r.tolist() for r in touched.reasons(found, history, 3, weights_by_row)] == \
+        [[0, 2, 1], [1]]
+    reasons = model.explain(history, items, weights=weights_by_row)  # the dense path
+    assert [r.tolist() for r in reasons] == [[0, 2, 1], [1]]
