@@ -7,6 +7,7 @@ The model is loaded once per worker in `__init__`; `/readyz` answers only after 
 from __future__ import annotations
 
 import gc
+import inspect
 import json
 import os
 from pathlib import Path
@@ -174,3 +175,15 @@ class PlaylistRecommender:
 
 # Oversized bodies get a JSON 413 before BentoML reads them (BentoML 1.4 has no body limit).
 PlaylistRecommender.add_asgi_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+
+
+def keep_signatures(service) -> None:
+    """BentoML 1.4 rebuilds each API function's `inspect.signature` on every request
+    (APIMethod._local_call), ~10 us for /recommend's six annotated parameters; a function's
+    `__signature__` is what `inspect.signature` returns, so it is built once here, after
+    BentoML has read the signatures for the routes and /docs.json (the same object)."""
+    for method in service.apis.values():
+        method.func.__signature__ = inspect.signature(method.func)
+
+
+keep_signatures(PlaylistRecommender)
