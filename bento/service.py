@@ -131,9 +131,10 @@ class PlaylistRecommender:
             return JSONResponse({"error": reason, "detail": reason}, status_code=400)
         known, unknown = self.model.known(history)
         weights = self.recency(known, history, history_times)
-        excluded, _ = self.model.known(exclude)
+        excluded = self.model.known(exclude)[0] if exclude else None  # None: nothing to add
         if tags or exclude_tags:
-            excluded = np.concatenate([excluded, self.tag_index.blocked(tags, exclude_tags)])
+            blocked = self.tag_index.blocked(tags, exclude_tags)
+            excluded = blocked if excluded is None else np.concatenate([excluded, blocked])
         # Unknown history ids are still never returned, because they are not in the catalogue.
         indices, scores, reasons = self.model.answer(known, k, excluded, weights)
         strategy = "personalized" if known.size else "popular"

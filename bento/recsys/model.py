@@ -183,8 +183,10 @@ class ItemItemModel:
                ) -> tuple[np.ndarray, np.ndarray, Touched | None]:
         """recommend, plus the history's gathered rows when it gathered them (explain reuses
         them): scored over the touched columns only when that decides the top k."""
-        blocked = (history if exclude is None else np.concatenate([history, exclude]))
-        blocked = blocked.astype(np.int64)
+        # never written to below: no copy when there is nothing to add to the history
+        blocked = history if exclude is None or not exclude.size \
+            else np.concatenate([history, exclude])
+        blocked = blocked.astype(np.int64, copy=False)
         found = None
         if history.size and touched.applies(self):
             found = touched.scored(self, history, weights)
