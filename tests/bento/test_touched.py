@@ -100,3 +100,14 @@ def test_reasons_by_hand_ties_go_to_the_earlier_history_item():
         [[0, 2, 1], [1]]
     reasons = model.explain(history, items, weights=weights_by_row)  # the dense path
     assert [r.tolist() for r in reasons] == [[0, 2, 1], [1]]
+
+
+def test_row_entries_are_scipys_rows_in_order():
+    matrix = sp.random(50, 40, density=0.2, format="csr", random_state=1, dtype=np.float32)
+    for rows in ([], [3], [0, 49, 7, 7], list(range(50))):
+        rows = np.asarray(rows, dtype=np.int64)
+        positions, columns, values = touched.row_entries(matrix, rows)
+        want = matrix[rows].tocoo()
+        assert (positions.dtype, columns.dtype, values.dtype) == (np.int64, np.int32, np.float32)
+        assert positions.tolist() == want.row.tolist() and columns.tolist() == want.col.tolist()
+        assert values.tobytes() == want.data.tobytes()
