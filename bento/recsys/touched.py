@@ -101,7 +101,7 @@ def unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return ordered, order
     first = np.concatenate([[True], ordered[1:] != ordered[:-1]])
     inverse = np.empty(values.size, dtype=np.intp)
-    inverse[order] = np.cumsum(first) - 1
+    inverse[order] = first.cumsum() - 1
     return ordered[first], inverse
 
 
@@ -156,11 +156,11 @@ def top_k(found: Touched, k: int, blocked: np.ndarray, n_items: int,
         else:
             at = np.minimum(at, columns.size - 1)
             keep[at[columns[at] == blocked]] = False
-    where = np.flatnonzero(keep)
+    where = keep.nonzero()[0]  # array methods: numpy's Python wrappers skipped
     if where.size < k:
         return None
     scores = found.scores[where]  # the same candidates in the same order as before
-    best = np.argpartition(-scores, k - 1)[:k]
+    best = (-scores).argpartition(k - 1)[:k]
     # k values in descending order, ties in argpartition's order: a stable sort, in Python
     # (scores above the tie-break are never NaN)
     top = scores[best].tolist()
@@ -180,7 +180,7 @@ def reasons(found: Touched, history: np.ndarray, n: int,
     chosen = np.zeros(found.columns.size, dtype=bool)
     chosen[places] = True
     _, values, ends = found.sliced
-    hit = np.flatnonzero(chosen[found.inverse[:values.size]])
+    hit = chosen[found.inverse[:values.size]].nonzero()[0]
     entries = hit.tolist()
     rows = [bisect_right(ends, entry) for entry in entries]
     values = values[hit]
