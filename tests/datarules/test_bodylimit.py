@@ -47,3 +47,12 @@ def test_an_undeclared_body_is_counted_then_replayed_or_refused():
     assert [m["body"] for m in messages] == [b"12345", b"67890"]
     app_receive, _, sent, _ = call([], [b"123456", b"78901"])
     assert app_receive is None and sent[0]["status"] == 413
+
+
+def test_a_declared_length_beside_a_transfer_encoding_is_still_counted():
+    headers = [(b"content-length", b"5"), (b"transfer-encoding", b"chunked")]
+    app_receive, _, sent, _ = call(headers, [b"123456", b"78901"])
+    assert app_receive is None and sent[0]["status"] == 413
+    app_receive, messages, sent, receive = call(headers, [b"12", b"34"])
+    assert app_receive is not receive and not sent
+    assert [m["body"] for m in messages] == [b"12", b"34"]
