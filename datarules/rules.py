@@ -21,6 +21,10 @@ FORMULA_AFTER_MINUS = ("=", "+", "@", "(")
 # Ids travel as URL path segments: a separator or a dot segment would address something else.
 RESERVED_IDS = (".", "..")
 CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# Ids of only these ASCII characters, the first a letter, digit or "_", pass every check in
+# id_problem (no whitespace, control, "/", dot segment or formula prefix): the common case, in
+# one match instead of eight checks (the Bento checks every id of every request).
+PLAIN_ID = re.compile(f"[A-Za-z0-9_][A-Za-z0-9_.-]{{0,{MAX_ID_LENGTH - 1}}}")
 MULTILINE_ALLOWED = str.maketrans("", "", "\n\t")
 
 
@@ -49,6 +53,13 @@ def has_controls(value: str) -> bool:
 
 def id_problem(value: str) -> str | None:
     """An id exports to CSV, trains, and is one URL path segment, unchanged by any of them."""
+    if PLAIN_ID.fullmatch(value):
+        return None
+    return id_checks(value)
+
+
+def id_checks(value: str) -> str | None:
+    """id_problem's checks one by one (what PLAIN_ID shortcuts)."""
     if not value:
         return "must not be empty"
     if len(value) > MAX_ID_LENGTH:

@@ -183,8 +183,10 @@ class ItemItemModel:
                ) -> tuple[np.ndarray, np.ndarray, Touched | None]:
         """recommend, plus the history's gathered rows when it gathered them (explain reuses
         them): scored over the touched columns only when that decides the top k."""
-        blocked = (history if exclude is None else np.concatenate([history, exclude]))
-        blocked = blocked.astype(np.int64)
+        # never written to below: no copy when there is nothing to add to the history
+        blocked = history if exclude is None or not exclude.size \
+            else np.concatenate([history, exclude])
+        blocked = blocked.astype(np.int64, copy=False)
         found = None
         if history.size and touched.applies(self):
             found = touched.scored(self, history, weights)
@@ -214,6 +216,8 @@ class ItemItemModel:
         `found`: the history's rows as `ranked` gathered them."""
         if not self.personal or history.size == 0 or items.size == 0:
             return [np.empty(0, dtype=np.int64) for _ in items]
+        if found is not None and found.places is not None and found.content is None:
+            return touched.reasons(found, history, n, weights)  # the same, from the hits
         contributions = self.contributions(history, items, weights, found)
         order = np.argsort(-contributions, axis=0, kind="stable")[:n]
         positive = contributions[order, np.arange(items.size)] > 0

@@ -36,6 +36,24 @@ def test_direct_call_personalises_and_explains(service):
     assert scores == sorted(scores, reverse=True)
 
 
+def test_api_signatures_are_built_once_and_unchanged(service):
+    """bento.service.keep_signatures: what BentoML reads per request is the signature
+    inspect builds from the function itself."""
+    import inspect
+
+    from bento.service import PlaylistRecommender
+
+    assert set(PlaylistRecommender.apis) == {"recommend", "similar", "model_info"}
+    for method in PlaylistRecommender.apis.values():
+        kept = method.func.__signature__
+        assert inspect.signature(method.func) is kept
+        del method.func.__signature__
+        try:
+            assert inspect.signature(method.func) == kept
+        finally:
+            method.func.__signature__ = kept
+
+
 def test_direct_call_cold_start_and_model_info(service):
     cold = recommend(service, history=["ghost"], k=4)
     assert cold.strategy == "popular" and cold.unknown == ["ghost"] and len(cold.items) == 4

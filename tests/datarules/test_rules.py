@@ -105,6 +105,29 @@ def test_what_loads_writes_and_loads_back_the_same(tmp_path):
     assert list(zip(dataset.user_ids, dataset.playlist_ids)) == [(u, p) for u, p, *_ in likes]
 
 
+def test_the_plain_id_shortcut_agrees_with_every_check():
+    """datarules.rules.PLAIN_ID: every id it lets through passes the checks one by one, and
+    id_problem answers what the checks answer, on random ids built from the characters each
+    check looks at and on the edges by hand."""
+    import random
+
+    from datarules.rules import PLAIN_ID, id_checks
+
+    alphabet = "aZ09_.-/ =+@(%\t\r\n\x7f\x85\u00e9\u200b"
+    rng = random.Random(5)
+    values = ["-", "-=", "-1", ".", "..", "...", "_", "9", "a" * 128, "a" * 129, "a\n", "A-"]
+    values += ["".join(rng.choice(alphabet) for _ in range(rng.choice([1, 2, 3, 8, 127, 129])))
+               for _ in range(3000)]
+    values += ["".join(rng.choice("aZ09_.-") for _ in range(rng.randint(1, 130)))
+               for _ in range(3000)]
+    for value in values:
+        assert datarules.id_problem(value) == id_checks(value), repr(value)
+        if PLAIN_ID.fullmatch(value):
+            assert id_checks(value) is None, repr(value)
+    assert PLAIN_ID.fullmatch("pl0001") and not PLAIN_ID.fullmatch("a" * 129)
+    assert not PLAIN_ID.fullmatch("-1") and not PLAIN_ID.fullmatch("a\n")
+
+
 def test_raising_turns_a_check_into_a_validator():
     valid_id = datarules.raising(datarules.id_problem)
     assert valid_id("u1") == "u1"
