@@ -1,10 +1,10 @@
 """datarules.BodyLimitMiddleware on a bare ASGI app: what the app receives and what is refused."""
 from __future__ import annotations
 
-import asyncio
 import json
 
 from datarules.bodylimit import BodyLimitMiddleware
+from tests import aio
 
 
 def call(headers: list[tuple[bytes, bytes]], chunks: list[bytes], max_bytes: int = 10):
@@ -24,7 +24,7 @@ def call(headers: list[tuple[bytes, bytes]], chunks: list[bytes], max_bytes: int
         seen["messages"] = [await app_receive() for _ in chunks]
 
     middleware = BodyLimitMiddleware(app, max_bytes=max_bytes)
-    asyncio.run(middleware({"type": "http", "headers": headers}, receive, send))
+    aio.run(middleware({"type": "http", "headers": headers}, receive, send))
     return seen.get("receive"), seen.get("messages"), sent, receive
 
 

@@ -29,11 +29,19 @@ def pick_listener(page: Page, base_url: str, user_id: str) -> dict:
     return user
 
 
+# The drawn picks' ids, read in the same step that sees them drawn: picking the listener the page
+# already shows renders the view again, and reading after two separate waits could land on the
+# new view's loading state (a CI run read [] that way).
+SHOWN_PICKS = """() => {
+  const recs = document.querySelector('.recs');
+  if (!recs || recs.getAttribute('aria-busy') === 'true') return null;
+  const ids = [...recs.querySelectorAll('.card')].map((card) => card.dataset.playlistId);
+  return ids.length ? ids : null;
+}"""
+
+
 def recommendation_ids(page: Page) -> list[str]:
-    cards = page.locator(".recs .card")
-    expect(cards.first).to_be_visible()
-    expect(page.locator(".recs")).not_to_have_attribute("aria-busy", "true")
-    return cards.evaluate_all("cards => cards.map(c => c.dataset.playlistId)")
+    return page.wait_for_function(SHOWN_PICKS, timeout=10_000).json_value()
 
 
 def test_pick_listener_and_see_recommendations(page: Page, base_url, screenshots_dir):
