@@ -12,21 +12,21 @@ import argparse
 import contextlib
 import hashlib
 import json
-import platform
+import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import scipy
-import sklearn
 
 from bento.content import content_neighbours, item_vectors
 from bento.memory import fit_warning
 from bento.options import DEFAULT_TIME_BUDGET, add_search_options
+from bento.plot import evaluation_plot
+from bento.preflight import PreflightError, check_outputs, check_room
 from bento.recency import like_times
 from bento.recsys import stats
 from bento.recsys.algorithms import EASE_MAX_ITEMS, FITTERS, fit
@@ -37,6 +37,8 @@ from bento.recsys.matrix import InteractionMatrix, binarize, build_matrix
 from bento.recsys.model import ItemItemModel
 from bento.recsys.tuning import Choice, choose
 from bento.signals import Signals, choose_signals
+from bento.storemeta import model_metadata
+from bento.tracking import flat_metrics, log_training
 
 DEFAULT_MODEL_NAME = "playlist_recommender"
 # matrix -> (train part, held-out part), binary user x item matrices
@@ -163,22 +165,25 @@ def summing_engine(name: str):
 def train(data_dir: Path, algorithm: str = "auto", k: int = 10, seed: int = 0,
           with_eval: bool = True, split: Split | None = None,
           time_budget: float = DEFAULT_TIME_BUDGET, engine: str = "local",
-          half_life_days: float | bool | None = None) -> Training:
+          half_life_days: float | bool | None = None,
+          before_search: Callable[[int], None] | None = None) -> Training:
     """Load, choose settings and signals (bento.signals; `half_life_days` as
     --recency-half-life-days), evaluate against popularity on a holdout (`split`, default
-    `random_holdout(seed)`), fit on all; the listener statistics summed by `engine`."""
+    `random_holdout(seed)`), fit on all; the listener statistics summed by `engine`.
+    `before_search(playlists)` runs once the data is loaded, before any search."""
     if engine == "local":
         warning = fit_warning(Path(data_dir), EASE_MAX_ITEMS)
         if warning:
             log(f"warning: {warning}")
     with summing_engine(engine) as spark:
         return train_with(data_dir, algorithm, k, seed, with_eval, split, time_budget, spark,
-                          half_life_days)
+                          half_life_days, before_search)
 
 
 def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: bool,
                split: Split | None, time_budget: float, spark=None,
-               half_life_days: float | bool | None = None) -> Training:
+               half_life_days: float | bool | None = None,
+               before_search: Callable[[int], None] | None = None) -> Training:
     started, cpu_started = time.perf_counter(), time.process_time()
 
     def step(message: str) -> None:  # each step with the wall and CPU seconds since the start
@@ -191,6 +196,8 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
     user_items = binarize(matrix.user_items)
     n_users, n_items = matrix.shape
     step(f"loaded {matrix.user_items.nnz} interactions, {n_users} users, {n_items} playlists")
+    if before_search is not None:
+        before_search(n_items)
 
     metrics: dict[str, dict] = {}
     holdout = None
@@ -251,19 +258,64 @@ def evaluate_at_k(model: ItemItemModel, train_part, test, k: int, seed: int,
                          progress=progress), k)
 
 
+class Unfinished(Exception):
+    """The training was done, a step after it failed: what was computed and where its report
+    went are in the message."""
+
+
 def run(args: argparse.Namespace) -> str:
     started = time.perf_counter()
+    check_outputs(args.model_name, args.metrics_out)  # before minutes of search, not after
     training = train(args.data, args.algorithm, args.k, args.seed, not args.no_eval,
                      time_budget=args.time_budget, engine=args.engine,
-                     half_life_days=args.recency_half_life_days)
-    tag = save_to_store(args.model_name, args.k, args.seed, training)
+                     half_life_days=args.recency_half_life_days, before_search=check_room)
+    try:
+        tag = save_to_store(args.model_name, args.k, args.seed, training)
+    except Exception as err:  # disk full, store gone...: keep the figures, say what failed
+        raise unfinished(training, args, None, "saving it to the model store", err) from err
     if args.metrics_out:
         write_metrics(args.metrics_out, tag, args.k, training)
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        try:
+            log_run(tag, args, training)
+        except Exception as err:  # the server went away during the training
+            raise unfinished(training, args, tag, "logging its MLflow run", err) from err
     log(f"saved {tag} in {time.perf_counter() - started:.1f}s")
     return tag
 
 
-def write_metrics(path: Path, tag: str, k: int, training: Training) -> None:
+def unfinished(training: Training, args: argparse.Namespace, tag: str | None, step: str,
+               err: Exception) -> Unfinished:
+    """Write the report (to --metrics-out, else a temp file) and word what was kept."""
+    path = args.metrics_out or Path(tempfile.gettempdir()) / (
+        f"bento-train-{training.fingerprint}-{int(time.time())}.json")
+    try:
+        write_metrics(path, tag, args.k, training)
+        where = f"the report is in {path}"
+    except OSError as write_err:
+        where = f"the report could not be written to {path} either ({write_err})"
+    figures = training.metrics.get("model") or {}
+    saved = f"saved as {tag}, " if tag else ""
+    return Unfinished(
+        f"trained {training.choice.algorithm} {json.dumps(training.choice.params)} "
+        f"({', '.join(f'{name} {value}' for name, value in figures.items()) or 'no holdout'}), "
+        f"{saved}but {step} failed: {type(err).__name__}: {err}; {where}")
+
+
+def log_run(tag: str, args: argparse.Namespace, training: Training) -> None:
+    """The training's MLflow run: parameters, metrics, fingerprint and evaluation plot."""
+    params = {"algorithm": training.choice.algorithm, "params": training.choice.params,
+              "k": args.k, "seed": args.seed, "signals": training.signals.metadata()}
+    with tempfile.TemporaryDirectory(prefix="train-plot-") as scratch:
+        plot = evaluation_plot(Path(scratch) / "evaluation.png", args.k, {
+            f"model ({training.choice.algorithm})": training.metrics.get("model"),
+            "popularity": training.metrics.get("popularity")}) if training.metrics else None
+        run_id = log_training(tag, params, flat_metrics(training.metrics), training.fingerprint,
+                              plot)
+    log(f"MLflow run {run_id} at {os.environ['MLFLOW_TRACKING_URI']}")
+
+
+def write_metrics(path: Path, tag: str | None, k: int, training: Training) -> None:
     """`--metrics-out`: metrics under "metrics" by model label, the algorithm by its name."""
     path.write_text(json.dumps({
         "model": tag, "algorithm": training.choice.algorithm, "params": training.choice.params,
@@ -277,25 +329,9 @@ def save_to_store(model_name: str, k: int, seed: int, training: Training) -> str
     import bentoml  # imported late: data errors should not pay for BentoML's import
 
     model = training.model
-    metadata = {
-        "algorithm": model.algorithm,
-        "parameters": model.params,
-        # Binary presence (plays are not used); content and recency where validation showed a
-        # gain, each with the figures that decided it (bento.signals).
-        "signals": training.signals.metadata(),
-        "metrics": training.metrics.get("model", {}),
-        "baseline_metrics": training.metrics.get("popularity", {}),
-        "counts": training.counts,
-        "data_until": training.data_until,
-        "k": k,
-        "seed": seed,
-        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": {"python": platform.python_version(), "numpy": np.__version__,
-                     "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
-                     "bentoml": bentoml.__version__},
-    }
     labels = {"algorithm": model.algorithm, "dataset": training.fingerprint}
-    with bentoml.models.create(model_name, labels=labels, metadata=metadata) as bento_model:
+    with bentoml.models.create(model_name, labels=labels,
+                               metadata=model_metadata(training, k, seed)) as bento_model:
         model.save(Path(bento_model.path), training.catalogue)
     return str(bento_model.tag)
 
@@ -304,9 +340,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         tag = run(args)
-    except DataError as err:
+    except (DataError, PreflightError) as err:  # nothing was computed
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except Unfinished as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     print(tag)
     return 0
 
