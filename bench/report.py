@@ -221,11 +221,14 @@ Where the targets are missed, and why (read with the figures below):
   blend of RP3beta and iALS. The full EASE wants a low ridge on this sparse catalogue: 100 was
   the best of 100..3000, 25 of 25..1000 and again of 3..300 (0.2950 Recall@10, 0.2742 NDCG@10
   on the test split in development runs: the default reached 0.963x and 0.955x of it, a miss
-  of about 4-5% against the 1.02x goal). What would close the gap: a dense block past
-  4,096 items in float32 (1.1 GB, a minute per setting at 17k items on two cores), pruned per
-  row for serving (17k x 200 neighbours is ~27 MB, inside the Bento's 512 MiB); not in the
-  default yet, since it adds minutes per setting to every large-catalogue search and the
-  settings search was being made deterministic in the same change.
+  of about 4-5% against the 1.02x goal). What was tried: the full EASE (l2 25) pruned for
+  serving to its 100, 200 or 500 largest weights per row reaches only 0.2558, 0.2685 and 0.2753
+  Recall@10 (0.2337, 0.2446, 0.2505 NDCG@10), below the default; its 200 or 500 largest by
+  magnitude per row (negative weights kept) 0.2694 and 0.2801 (NDCG 0.2500, 0.2602), still
+  below; per column less. Unpruned it is a dense 1.1 GB float32 matrix, over the Bento's
+  512 MiB-1 GiB memory limit. Closing the gap needs a model that keeps more of the inverse in a
+  small footprint (a sparse approximate inverse in the spirit of SANSA, or a low-rank plus
+  sparse split): not built yet.
 - The whole trainer's time is the settings search, bounded by `--time-budget` in wall seconds
   (120 s by default), plus CPU work that a loaded machine stretches: docs/SPARK.md
   (`python -m bench.ceiling`) breaks it into steps at 1M, 10M and 47M interactions, measured on
