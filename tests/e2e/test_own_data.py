@@ -10,7 +10,7 @@ import signal
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, expect
 
 from devtools.procs import prepare_database, run_local
 from tests.conftest import run_module
@@ -25,7 +25,8 @@ def two_columns(tmp_path):
     return write_shape("two columns", tmp_path / "my-data")
 
 
-def test_make_run_on_two_columns_serves_and_shows_the_data(two_columns, tmp_path, page: Page):
+def test_make_run_on_two_columns_serves_and_shows_the_data(
+        two_columns, tmp_path, browser: Browser):
     log_path = tmp_path / "run_local.log"
     launcher, _ = run_local(two_columns, log_path, env={
         "BENTOML_HOME": str(tmp_path / "empty-store"),
@@ -39,6 +40,10 @@ def test_make_run_on_two_columns_serves_and_shows_the_data(two_columns, tmp_path
         picks = httpx.get(f"{gateway}/api/users/u0/recommendations?k=5", timeout=10).json()
         assert picks["strategy"] == "personalized" and len(picks["items"]) == 5
 
+        # Its own context: pytest-playwright's `page` would cache a session-wide context
+        # configuration without the web UI tests' base_url (a CI run's 12 failures).
+        context = browser.new_context()
+        page = context.new_page()
         page.goto(gateway + "/")
         page.get_by_label("Find a listener").fill("u0")
         page.locator('#listener-select option[value="u0"]').wait_for(state="attached")
@@ -46,6 +51,7 @@ def test_make_run_on_two_columns_serves_and_shows_the_data(two_columns, tmp_path
         expect(page.get_by_role("heading", level=1)).to_have_text("Hi, u0")
         shown = page.wait_for_function(SHOWN_PICKS, timeout=10_000).json_value()
         assert shown and set(shown) <= set(names)
+        context.close()
     finally:
         returncode = launcher.stop(signal.SIGINT, timeout=60)
     assert returncode == 0, log_path.read_text()[-3000:]
