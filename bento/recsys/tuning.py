@@ -38,6 +38,9 @@ DENSE_INVERSES_CHEAP_BELOW = 2500
 # Past this many training interactions, validate on fewer users and try fewer settings.
 BIG_DATA_NNZ = 300_000
 BIG_DATA_VALIDATION_USERS = 2500
+# The deterministic bound of the first fold's search: at most this many candidates are fitted
+# and scored (the fresh folds' few fits come on top), whatever the machine's speed or load.
+MAX_CANDIDATES = 60
 
 
 @dataclass
@@ -76,7 +79,8 @@ class Search:
 
     def __init__(self, train: sp.csr_matrix, item_ids: list[str], k: int, seed: int,
                  max_users: int, progress: Callable[[str], None],
-                 time_budget: float | None = None):
+                 time_budget: float | None = None, max_candidates: int = MAX_CANDIDATES):
+        self.max_candidates = max_candidates
         self.train = train
         self.fold = Fold.carve(train, seed + 1)
         self.big = self.fold.fit_part.nnz > BIG_DATA_NNZ
@@ -96,6 +100,9 @@ class Search:
     def score(self, name: str, params: dict) -> float:
         key = f"{name} {sorted(params.items())}"
         if key not in self.metrics:
+            if len(self.metrics) >= self.max_candidates:
+                self.progress(f"candidate budget spent: skipping {name} {params}")
+                return -1.0
             if self.out_of_time() and self.best is not None:
                 self.progress(f"time budget spent: skipping {name} {params}")
                 return -1.0
@@ -270,13 +277,14 @@ def candidate_algorithms(algorithm: str, n_items: int) -> list[str]:
 def choose(train: sp.csr_matrix, item_ids: list[str], algorithm: str = "auto", k: int = 10,
            seed: int = 0, max_users: int = 5000,
            progress: Callable[[str], None] = lambda _: None,
-           time_budget: float | None = None) -> Choice:
+           time_budget: float | None = None, max_candidates: int = MAX_CANDIDATES) -> Choice:
     """Best (algorithm, params) on validation holdouts of `train`: searched by NDCG@k on one,
     the finalists decided by Recall@k and NDCG@k on fresh ones (big data: the first fold's
     best by NDCG@k, near-ties: more coverage)."""
     if algorithm not in SEARCHES and algorithm != "auto":
         raise ValueError(f"unknown algorithm {algorithm!r}")
-    search = Search(train, item_ids, k, seed, max_users, progress, time_budget)
+    search = Search(train, item_ids, k, seed, max_users, progress, time_budget,
+                    max_candidates)
     for name in candidate_algorithms(algorithm, len(item_ids)):
         SEARCHES[name](search)
     return search.confirm()

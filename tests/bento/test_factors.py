@@ -221,3 +221,19 @@ def test_item_item_blend_puts_both_matrices_on_one_scale_then_mixes():
         + 0.4 * walk / walk_max[walk_max > 0].mean()
     assert model.weights.toarray() == pytest.approx(expected, abs=1e-5)
     assert model.factors is None and model.params["partner"] == "rp3beta"
+
+
+def test_candidate_budget_bounds_the_search_whatever_the_time():
+    rng = np.random.default_rng(0)
+    likes = sp.csr_matrix((rng.random((200, 30)) < 0.2).astype(np.float32))
+    train, _ = holdout_split(likes, seed=0)
+    runs = []
+    for _ in range(2):
+        lines = []
+        choice = tuning.choose(train, [f"p{i}" for i in range(30)], progress=lines.append,
+                               time_budget=None, max_candidates=3)
+        tried = [line for line in lines if line.startswith("[") and not line.startswith("[fold")]
+        assert len(tried) == 3
+        assert any("candidate budget spent" in line for line in lines)
+        runs.append((choice.algorithm, choice.params, choice.validation))
+    assert runs[0] == runs[1]
