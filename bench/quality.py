@@ -62,10 +62,12 @@ def trainer_cli(name: str, seed: int) -> dict:
 
 
 def signal_results(measured_sets) -> dict:
-    """bench.cold_start (citeulike-a) and bench.recency (ml-100k), each in its own process."""
+    """bench.cold_start (citeulike-a), bench.recency and bench.weights (ml-100k; weights also
+    on generated play counts), each in its own process."""
     found = {}
     for name, module, dataset in (("cold_start", "bench.cold_start", "citeulike-a"),
-                                  ("recency", "bench.recency", "ml-100k")):
+                                  ("recency", "bench.recency", "ml-100k"),
+                                  ("weights", "bench.weights", "ml-100k")):
         if dataset not in measured_sets:
             continue
         with tempfile.TemporaryDirectory() as scratch:

@@ -98,8 +98,8 @@ def write_report(results: dict[str, dict], cli: dict | None, machine: str, md: P
 
 
 def signals_section(signals: dict | None) -> list[str]:
-    """New playlists (bench.cold_start) and recency (bench.recency), both decided by the
-    trainer's own validation (bento.signals)."""
+    """New playlists (bench.cold_start), recency (bench.recency) and play counts
+    (bench.weights), each decided by the trainer's own validation (bento.signals)."""
     if not signals:
         return []
     from bench import cold_start, recency
@@ -110,6 +110,10 @@ def signals_section(signals: dict | None) -> list[str]:
                   *cold_start.table(signals["cold_start"]), ""]
     if "recency" in signals:
         lines += ["### Recency on real timestamps", "", *recency.table(signals["recency"]), ""]
+    if "weights" in signals:
+        from bench import weights
+
+        lines += weights.section(signals["weights"]["sets"])
     return lines
 
 
@@ -150,8 +154,9 @@ with `bento.recsys.evaluation.evaluate` (Recall@10 = hits / min(10, held-out), b
 coverage@10 = share of the catalogue recommended to at least one evaluated user; at most 20,000
 evaluated users). Every dataset is implicit feedback: an interaction is a positive. For
 MovieLens-100K a rating >= 4 is a positive (`ml-100k`); `ml-100k-all` counts every rating.
-Weights (ratings, play counts) are not used by any contender: the service scores from a list of
-ids, so training on binary presence matches what it sees at serving time.
+These tables fit every contender on presence; weights (ratings, play counts) as confidence,
+binary against weighted for each contender, are in the last section ("Play counts as
+confidence").
 
 Contenders: popularity; **bento auto**, the trainer's default (`choose(..., "auto")`: EASE with
 EDLAE's popularity-scaled ridge, a popularity damping of its columns and, up to 2,500 items and
@@ -233,8 +238,9 @@ Where the targets are missed, and why (read with the figures below):
   (120 s by default), plus CPU work that a loaded machine stretches: docs/SPARK.md
   (`python -m bench.ceiling`) breaks it into steps at 1M, 10M and 47M interactions, measured on
   a quiet machine.
-- Interaction weights (plays) are not used; content and recency are switched on per training
-  where validation shows a gain (the model metadata's `signals`; last section of this page).
+- Content, recency and play counts (interaction weights as confidence) are switched on per
+  training where validation shows a gain (the model metadata's `signals`; the last sections of
+  this page).
 - Times depend on what else the machine was doing: the load average at the start of the run is
   given above (2 cores; above 2 means other work competed for the CPU), and, in runs since
   the CPU probe was added (`bench.machine`), how fast a fixed Python loop ran: a slower host

@@ -13,6 +13,8 @@ for the model it chose (issue 16, parts 3 and 6); both reports land in the model
   is fitted on the older ones, and the histories are scored with a few half-lives against the
   unweighted history. On: the best NDCG@K if it beats unweighted by MIN_GAIN (2%: with a few
   half-lives tried, a 1% "gain" turned up on shuffled times). Its code: `bento.recency`.
+- play counts (the `weight` column as confidence in training): on where the chosen model fitted
+  on confidence beats it fitted on presence by MIN_GAIN. Its code: `bento.playcounts`.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from typing import Callable
 import numpy as np
 import scipy.sparse as sp
 
+from bento.playcounts import validate_weights
 from bento.recency import MIN_GAIN, VALIDATION_USERS, entry_times, validate_recency
 from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import evaluate, holdout_split, recall_ndcg
@@ -165,14 +168,18 @@ def validate_content(train: sp.csr_matrix, item_ids: list[str], similarity: sp.c
 
 @dataclasses.dataclass
 class Signals:
-    """The two reports; `apply` switches on in a fitted model what they chose."""
+    """The reports; `apply` switches on in a fitted model what content and recency chose,
+    `weights` says what the model is fitted on (bento.playcounts.fitted_matrix)."""
 
     content: dict
     recency: dict
+    weights: dict = dataclasses.field(default_factory=lambda: {
+        "used": False, "reason": "not checked"})
 
     def metadata(self) -> dict:
-        """The model metadata's `signals`: interaction weights (plays) are never used."""
-        return {"interaction_weights": False, "content": self.content, "recency": self.recency}
+        """The model metadata's `signals`: each verdict with its figures."""
+        return {"interaction_weights": bool(self.weights.get("used")), "weights": self.weights,
+                "content": self.content, "recency": self.recency}
 
     def apply(self, model: ItemItemModel, similarity: sp.csr_matrix, histories: sp.csr_matrix,
               seed: int = 0) -> ItemItemModel:
@@ -191,8 +198,10 @@ def choose_signals(train: sp.csr_matrix, times: sp.csr_matrix, item_ids: list[st
                    similarity: sp.csr_matrix | None, algorithm: str, params: dict, k: int,
                    seed: int, half_life_days: float | None | bool = None,
                    progress: Callable[[str], None] = lambda _: None,
-                   deadline: float | None = None) -> Signals:
-    """Validate content, then recency on the model with the chosen content; `half_life_days`:
+                   deadline: float | None = None, plays: sp.csr_matrix | None = None,
+                   ) -> Signals:
+    """Validate content, then recency on the model with the chosen content, then play counts
+    (`plays`: the training part's weights; None: not given); `half_life_days`:
     None tries a few, a number only that one, False switches recency off unvalidated. A check
     that would start past `deadline` (time.monotonic(), the --time-budget) is not made, and
     stays off; `similarity` None: the content neighbours were not built within it."""
@@ -215,5 +224,13 @@ def choose_signals(train: sp.csr_matrix, times: sp.csr_matrix, item_ids: list[st
             half_life_days or None,
             lambda model, histories: chosen.apply(model, similarity, histories, seed), progress)
     on = f"on (half-life {recency.get('half_life_days')} days)" if recency["used"] else "off"
-    progress(f"signals: content {'on' if content['used'] else 'off'}, recency {on}")
-    return Signals(content, recency)
+    if plays is None:
+        weights = {"used": False, "reason": "no play counts given"}
+    elif out_of_time():
+        weights = {"used": False, "reason": OUT_OF_TIME}
+    else:
+        weights = validate_weights(plays, item_ids, algorithm, params, k, seed, progress)
+    plays_on = f"on (alpha {weights.get('alpha')})" if weights["used"] else "off"
+    progress(f"signals: content {'on' if content['used'] else 'off'}, recency {on}, "
+             f"play counts {plays_on}")
+    return Signals(content, recency, weights)

@@ -26,6 +26,7 @@ from bento.content import content_neighbours, item_vectors
 from bento.memory import fit_warning
 from bento.options import DEFAULT_TIME_BUDGET, add_search_options
 from bento.plot import evaluation_plot
+from bento.playcounts import fitted_matrix, training_weights
 from bento.preflight import PreflightError, check_outputs, check_room
 from bento.recency import like_times
 from bento.recsys import stats
@@ -209,18 +210,20 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
     deadline = None if budget is None else time.monotonic() + budget
     choice = choose(train_part, matrix.item_ids, algorithm, k, seed, progress=log,
                     time_budget=None if budget is None else budget * SEARCH_SHARE)
-    step("content neighbours and the content and recency signals on validation ...")
+    step("content neighbours and the content, recency and play-count signals on validation ...")
     similarity = content_neighbours(item_vectors(matrix.item_ids, {
         p.id: {"name": p.name, "description": p.description, "tags": p.tags}
         for p in playlists.values()}), deadline=deadline)
     signals = choose_signals(train_part, like_times(matrix), matrix.item_ids, similarity,
                              choice.algorithm, choice.params, k, seed, half_life_days, log,
-                             deadline)
+                             deadline, training_weights(matrix.user_items, train_part))
     if with_eval:
         step(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
-            candidate = fit(name, train_part, matrix.item_ids, params)
+            fitted_on = train_part if label == "popularity" else fitted_matrix(
+                training_weights(matrix.user_items, train_part), signals.weights)
+            candidate = fit(name, fitted_on, matrix.item_ids, params)
             if label == "model":
                 candidate = signals.apply(candidate, similarity, train_part, seed)
             metrics[label] = evaluate_at_k(candidate, train_part, test, k, seed,
@@ -229,8 +232,8 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
                      "popularity (baseline)": metrics["popularity"]}, k)
 
     step(f"fitting {choice.algorithm} on all data ...")
-    model = signals.apply(fit(choice.algorithm, user_items, matrix.item_ids, choice.params),
-                          similarity, user_items, seed)
+    model = signals.apply(fit(choice.algorithm, fitted_matrix(matrix.user_items, signals.weights),
+                              matrix.item_ids, choice.params), similarity, user_items, seed)
     catalogue = {p.id: {"name": p.name, "tags": p.tags} for p in playlists.values()}
     dated = matrix.liked_at[~np.isnan(matrix.liked_at)]
     return Training(model, choice, metrics, holdout, matrix.item_ids, catalogue,

@@ -1,4 +1,5 @@
-"""Fitters: each turns a binary user x item matrix into an `ItemItemModel`.
+"""Fitters: each turns a user x item matrix (binary, or confidence per entry: play counts,
+`bento.playcounts`) into an `ItemItemModel`.
 
 - popularity: no weights, the baseline and the cold-start fallback.
 - itemknn: cosine similarity between item columns, read off the sparse Gram matrix that
@@ -59,9 +60,11 @@ def itemknn_rows(gram: sp.csr_matrix, popularity: np.ndarray, neighbours: int,
 
 def fit_itemknn(user_items: sp.csr_matrix, item_ids: list[str], neighbours: int = 100,
                 shrink: float = 0.0, cache: GramCache | None = None) -> ItemItemModel:
-    """Cosine between item columns; `shrink` damps similarities built on few co-occurrences."""
+    """Cosine between item columns; `shrink` damps similarities built on few co-occurrences.
+    The norms are the columns' squared sums: pop(i) on binary data, and right on confidence."""
     popularity = item_popularity(user_items)
-    weights = gram_rows(user_items, 0.0, partial(itemknn_rows, popularity=popularity,
+    norms = np.asarray(user_items.multiply(user_items).sum(axis=0), dtype=np.float32).ravel()
+    weights = gram_rows(user_items, 0.0, partial(itemknn_rows, popularity=norms,
                                                  neighbours=neighbours, shrink=shrink), cache)
     return ItemItemModel(item_ids, popularity, weights, "itemknn",
                          {"neighbours": neighbours, "shrink": shrink})

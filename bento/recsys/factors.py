@@ -79,14 +79,15 @@ def fold_in_one(factors: np.ndarray, gram: np.ndarray, confidence: float,
 
 def fit_factors(user_items: sp.csr_matrix, n_factors: int = 64, regularization: float = 1.0,
                 confidence: float = 10.0, iterations: int = 15, seed: int = 0) -> np.ndarray:
-    """Item factors (items x n_factors, float32) from implicit's CPU ALS on binary data."""
+    """Item factors (items x n_factors, float32) from implicit's CPU ALS; a stored value
+    scales that entry's confidence (1 on binary data; play-count confidence: bento.playcounts)."""
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
 
-    binary = (user_items > 0).astype(np.float32).tocsr()
+    values = user_items.astype(np.float32).tocsr()
     with threadpool_limits(1, "blas"):  # implicit parallelises itself
         model = AlternatingLeastSquares(factors=n_factors, regularization=regularization,
                                         alpha=confidence, iterations=iterations,
                                         random_state=seed, num_threads=0)
-        model.fit(binary, show_progress=False)
+        model.fit(values, show_progress=False)
     return np.ascontiguousarray(model.item_factors, dtype=np.float32)

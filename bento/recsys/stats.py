@@ -24,15 +24,17 @@ import scipy.sparse as sp
 
 
 def partition_gram(user_items: sp.csr_matrix, user_exponent: float = 0.0) -> sp.coo_matrix:
-    """G[i, j] = sum over these users u having both i and j of n_u ** -user_exponent (COO,
-    float32). Rows are whole users: n_u counts all of a user's items."""
-    binary = (user_items > 0).astype(np.float32).tocsr()
-    weighted = binary
+    """G[i, j] = sum over these users u having both i and j of n_u ** -user_exponent x_ui x_uj
+    (COO, float32): on binary rows the co-occurrence count, on confidence rows (play counts,
+    `bento.playcounts`) their weighted sum. Rows are whole users: n_u counts all of a user's
+    items."""
+    values = user_items.astype(np.float32).tocsr()
+    weighted = values
     if user_exponent:
-        per_user = np.diff(binary.indptr).astype(np.float32)
+        per_user = np.diff(values.indptr).astype(np.float32)
         scale = np.power(np.maximum(per_user, 1.0), -user_exponent, dtype=np.float32)
-        weighted = sp.csr_matrix(sp.diags(scale) @ binary)
-    return (weighted.T.tocsr() @ binary).tocoo()
+        weighted = sp.csr_matrix(sp.diags(scale) @ values)
+    return (weighted.T.tocsr() @ values).tocoo()
 
 
 def canonical(matrix: sp.spmatrix) -> sp.csr_matrix:

@@ -1,4 +1,5 @@
-"""The two optional signals' weights: per history item (recency) and per target item (content),
+"""The optional signals' weights: per history item (recency), per target item (content) and per
+interaction (play counts, as confidence),
 plain numpy, shared by the model, the trainer's validation and the Bento."""
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ def content_weights(popularity: np.ndarray, strength: float, shrink: float | Non
     trust = 1.0 if shrink is None else shrink / (shrink + popularity)
     return np.broadcast_to(np.float32(strength * scale) * trust,
                            popularity.shape).astype(np.float32)
+
+
+def play_confidence(plays: np.ndarray, alpha: float) -> np.ndarray:
+    """Per interaction: 1 + alpha * log(1 + plays), divided by its mean over `plays` (so the
+    ridge and confidence tuned on binary data keep their scale): a heavy tail of play counts
+    (or a 1..5 rating) becomes a bounded confidence."""
+    confidence = 1.0 + alpha * np.log1p(np.asarray(plays, dtype=np.float64))
+    mean = float(confidence.mean()) if confidence.size else 1.0
+    return (confidence / mean).astype(np.float32)
