@@ -1,11 +1,12 @@
-"""What the Job controller does with the retrain pod's exit codes (issue 25).
+"""Day-one rules of the model side (issue 25): what the Job controller does with the retrain
+pod's exit codes, and a model in every Bento pod.
 
 `job_outcome` follows the Kubernetes rules for a pod that exited (batch/v1 Job, restartPolicy
 Never): exit 0 completes the Job; a failed pod is matched against `podFailurePolicy.rules` in
 order, where `Ignore` creates a replacement pod without counting it, `FailJob` ends the Job,
 `Count` (and no matching rule) counts the failure against `backoffLimit`.
 """
-from tests.deploy.crosschecks import argv, of_kind
+from tests.deploy.crosschecks import argv, env_values, mount_of, of_kind
 from tests.deploy.manifests import name_of
 
 RETRAIN = ["python", "-m", "bento.retrain"]
@@ -57,3 +58,29 @@ def retrain_job_errors(objects):
                                           (1, "outage"))
                     if (got := job_outcome(job, container["name"], code)) != wanted[code]]
     return ["no CronJob runs python -m bento.retrain"]
+
+
+MODEL_MAKERS = (["python", "-m", "bento.registry", "pull"], ["python", "-m", "bento.train"])
+
+
+def bento_model_errors(objects):
+    """The image carries no model, so every overlay's Bento pod makes or imports one: an init
+    container runs `bento.registry pull` or `bento.train` into the store (BENTOML_HOME) that the
+    serving container reads, on a volume both mount."""
+    bento = next((d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "bento"),
+                 None)
+    if bento is None:
+        return ["no Deployment/bento"]
+    pod = bento["spec"]["template"]["spec"]
+    serve = pod["containers"][0]
+    home = env_values(serve, objects).get("BENTOML_HOME", "")
+    store = mount_of(serve, home + "/")
+    for init in pod.get("initContainers") or []:
+        arguments = argv(init)
+        if not any(arguments[:len(maker)] == maker for maker in MODEL_MAKERS):
+            continue
+        if env_values(init, objects).get("BENTOML_HOME") == home and store is not None \
+                and mount_of(init, home + "/") == store:
+            return []
+    return ["Deployment/bento: no init container puts a model into the store the Bento "
+            f"serves from ({home or 'BENTOML_HOME unset'})"]

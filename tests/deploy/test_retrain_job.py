@@ -1,7 +1,11 @@
-"""The retrain CronJob's Job ends the way its exit codes mean (issue 25, defect 3)."""
+"""The retrain CronJob's Job ends the way its exit codes mean (issue 25, defect 3), and every
+overlay's Bento pod gets a model (defect 4)."""
 import copy
 
-from tests.deploy.jobchecks import job_outcome, retrain_job_errors
+import pytest
+
+from tests.deploy.jobchecks import bento_model_errors, job_outcome, retrain_job_errors
+from tests.deploy.manifests import OVERLAYS
 from tests.deploy.release_checks import find
 
 # The policy the CronJob had: "Ignore" on exit 3 creates a replacement pod for every rejection.
@@ -40,3 +44,22 @@ def test_ignoring_every_failure_is_caught(rendered):
     assert retrain_job_errors(prod) == [
         "CronJob/retrain: exit 2 (bad input) ends Replaced, not Failed",
         "CronJob/retrain: exit 1 (outage) ends Replaced, not Retried"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_bento_pod_makes_or_imports_its_model(rendered, overlay):
+    assert bento_model_errors(rendered[overlay]) == []
+
+
+def test_a_bento_pod_without_a_model_fails(rendered):
+    """The dev overlay before issue 25: the prod-only registry pull, nothing in dev."""
+    dev = copy.deepcopy(rendered["dev"])
+    bento = find(dev, "Deployment", "bento")["spec"]["template"]["spec"]
+    del bento["initContainers"]
+    assert bento_model_errors(dev) == [
+        "Deployment/bento: no init container puts a model into the store the Bento serves "
+        "from (/var/lib/bentoml)"]
+    prod = copy.deepcopy(rendered["prod"])
+    pull = find(prod, "Deployment", "bento")["spec"]["template"]["spec"]["initContainers"][0]
+    pull["volumeMounts"] = [m for m in pull["volumeMounts"] if m["name"] != "bentoml-home"]
+    assert len(bento_model_errors(prod)) == 1
