@@ -26,6 +26,14 @@ CHAMPION, CHALLENGER = "champion", "challenger"
 BENTOMODEL_DIR = "bentomodel"
 
 
+# Gate decisions a Bento may serve: promoted, or accepted with a failed pull request.
+SERVABLE = ("promoted", "error")
+
+
+class NotServable(Exception):
+    """The version exists but the gate rejected it (or has not judged it yet)."""
+
+
 def enabled() -> bool:
     return bool(os.environ.get("MLFLOW_TRACKING_URI"))
 
@@ -54,6 +62,17 @@ class MlflowRegistry:
                 return None
             raise
 
+    def exists(self, version: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_model_version(self.name, str(version))
+        except MlflowException as err:
+            if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return False
+            raise
+        return True
+
     def pull(self, version: str) -> dict:
         """Import a registered version into the local BentoML store (once); what was pulled."""
         import bentoml
@@ -61,6 +80,10 @@ class MlflowRegistry:
         from mlflow.artifacts import download_artifacts
 
         found = self.client.get_model_version(self.name, str(version))
+        verdict = json.loads(found.tags.get("gate") or "{}").get("decision")
+        if verdict not in SERVABLE:  # Git may pin a number before its model is judged
+            raise NotServable(f"version {version} of {self.name} is not servable: the gate's "
+                              f"decision is {verdict or 'not recorded yet'}")
         tag = found.tags["bento_tag"]
         try:
             bentoml.models.get(tag)
@@ -146,9 +169,16 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 2
         info = registry.pull(version)
+    except NotServable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":  # first deploy: the retrain Job makes it
+            print(f"error: {err.message} (not registered yet: the retrain Job registers it; "
+                  "this initContainer is retried until then)", file=sys.stderr)
+            return 2
         print(f"error: {err.message}", file=sys.stderr)
-        return 2 if err.error_code == "RESOURCE_DOES_NOT_EXIST" else 1
+        return 1
     text = json.dumps(info, indent=2)
     if args.info_out:
         args.info_out.parent.mkdir(parents=True, exist_ok=True)

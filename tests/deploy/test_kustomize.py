@@ -1,14 +1,18 @@
 """Every overlay renders with `kubectl kustomize`, and the base keeps the repo's conventions."""
+import os
 import shutil
 
 import pytest
 import yaml
 
-from tests.deploy.manifests import OVERLAYS, REPO, RenderError, render
+from tests.deploy.manifests import (MIN_KUBECTL, MIN_KUSTOMIZE, OVERLAYS, REPO,
+                                    RenderError, min_kubectl, render)
 
 BASE = REPO / "k8s" / "base"
-EXPECTED_KINDS = {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service", "Ingress",
+EXPECTED_KINDS = {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service",
                   "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"}
+KUSTOMIZATIONS = [REPO / "k8s" / "overlays" / name for name in OVERLAYS] + sorted(
+    (REPO / "k8s" / "examples").glob("*/"))
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -19,6 +23,45 @@ def test_overlay_renders_every_kind_into_its_namespace(rendered, overlay):
     assert len(namespaces) == 1
     assert {o["metadata"].get("namespace") for o in objects if o["kind"] != "Namespace"} \
         == namespaces
+
+
+def test_only_prod_has_a_public_host(rendered):
+    """Dev runs demo mode (anyone is admin): no Ingress, so only a port-forward reaches it."""
+    assert [o for o in rendered["dev"] if o["kind"] == "Ingress"] == []
+    assert {o["metadata"]["name"] for o in rendered["prod"] if o["kind"] == "Ingress"} == {
+        "frontend", "oauth2-proxy"}
+
+
+@pytest.fixture(scope="module")
+def oldest_kubectl():
+    kubectl = min_kubectl()
+    if kubectl is None:
+        message = (f"no kubectl with kustomize {MIN_KUSTOMIZE} at {MIN_KUBECTL} "
+                   "(set MIN_KUSTOMIZE_KUBECTL)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return kubectl
+
+
+@pytest.mark.parametrize("path", KUSTOMIZATIONS, ids=lambda p: p.name)
+def test_the_oldest_supported_kustomize_renders_the_same_objects(path, oldest_kubectl):
+    """Argo CD renders with the kustomize it bundles; 5.5 panicked on a multi-document
+    `$patch: delete` file that the newest accepts."""
+    assert render(path, oldest_kubectl) == render(path)
+
+
+def test_the_oldest_kustomize_fails_where_the_newest_does_not(base_copy, oldest_kubectl):
+    overlay = base_copy / "overlay"
+    (overlay / "deletes.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: bento\n$patch: delete\n---\n"
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: gateway\n$patch: delete\n")
+    (overlay / "kustomization.yaml").write_text(
+        "resources:\n  - ../base\npatches:\n  - path: deletes.yaml\n")
+    assert not any(o["kind"] == "Service" and o["metadata"]["name"] == "bento"
+                   for o in render(overlay))
+    with pytest.raises(RenderError, match="nil pointer"):
+        render(overlay, oldest_kubectl)
 
 
 def test_prod_reads_database_url_from_a_secret_and_git_holds_no_secret(rendered):

@@ -125,10 +125,12 @@ def test_cd_on_push_without_the_ci_gate_or_with_training_fails():
     broken = CD.replace("on:\n  workflow_run:", "on:\n  push:\n    branches: [main]\n"
                         "  workflow_run:")
     broken = broken.replace("github.event.workflow_run.conclusion == 'success' &&", "")
+    broken = broken.replace("    needs: changes\n", "")
     broken = broken.replace("python scripts/images/placeholder_model.py",
                             "python -m bento.train --data \"$RUNNER_TEMP/data\"")
     assert rc.cd_gate_errors(broken) == [
         "CD is triggered by ['push', 'workflow_run'], not only by CI's workflow_run",
+        "changes: starts without requiring CI's success",
         "images: starts without requiring CI's success",
         "CD runs or touches bento.train: code releases never retrain"]
     other = CD.replace("workflows: [CI]", "workflows: [Lint]").replace(
@@ -159,7 +161,8 @@ def test_a_build_without_attestations_or_oidc_outside_the_signing_job_fails():
 def test_an_image_built_but_not_signed_or_not_pinned_fails():
     broken = CD.replace(' \\\n            "$PREFIX/$SPARK_IMAGE@$SPARK_DIGEST"', "")
     assert rc.supply_chain_errors(broken) == ["cosign does not sign $SPARK_IMAGE"]
-    broken = CD.replace(' "playlist-recs-bento-spark=$PREFIX/$SPARK_IMAGE@$SPARK_DIGEST"', "")
+    frontend = '"playlist-recs-frontend=$PREFIX/$FRONTEND_IMAGE@$FRONTEND_DIGEST"'
+    broken = CD.replace(f' \\\n            {frontend}', "")
     assert rc.promotion_errors(broken) == ["kustomize edit set image does not pin NAME@DIGEST"]
 
 
@@ -170,16 +173,18 @@ def test_overlays_change_only_by_app_token_pull_requests_pinning_digests():
 def test_a_direct_push_a_workflow_token_or_a_tag_pin_fails():
     broken = CD.replace("token: ${{ steps.app.outputs.token }}", "token: ${{ github.token }}")
     broken = broken.replace("@$BENTO_DIGEST\" \\\n", ":$RELEASE_SHA\" \\\n")
-    broken = broken.replace("      contents: read\n    strategy:",
-                            "      contents: write\n    strategy:")
+    broken = broken.replace("      contents: read\n    env:\n      OVERLAY",
+                            "      contents: write\n    env:\n      OVERLAY")
     broken = broken.replace("run: gh pr merge", "run: git push origin HEAD:main && gh pr merge")
-    broken = broken.replace("if: matrix.overlay == 'dev' && ", "if: ")
+    broken = broken.replace("if: steps.pr.outputs.pull-request-number != ''", "if: always()")
     assert rc.promotion_errors(broken) == [
         "CD pushes to a branch directly",
         "promote: the workflow token may write contents",
         "no pull request opened with the App's token",
         "kustomize edit set image does not pin NAME@DIGEST",
-        "auto-merge must apply to the dev pull request only"]
+        "auto-merge must apply to the dev pull request, once it exists"]
+    prod = CD.replace("OVERLAY: k8s/overlays/dev", "OVERLAY: k8s/overlays/${{ matrix.overlay }}")
+    assert rc.promotion_errors(prod) == ["CD proposes to an overlay other than dev"]
 
 
 def test_ci_runs_on_the_runner_and_the_manifest_job_installs_no_apt_packages():

@@ -17,9 +17,9 @@ def actionlint(*paths):
                            *map(str, paths)], capture_output=True, text=True, timeout=120)
 
 
-def test_ci_and_cd_are_the_workflows():
+def test_ci_cd_and_the_prod_promotion_are_the_workflows():
     """No scheduled retraining workflow: retraining is a CronJob in the cluster (issue 11)."""
-    assert {p.name for p in WORKFLOWS} == {"ci.yml", "cd.yml"}
+    assert {p.name for p in WORKFLOWS} == {"ci.yml", "cd.yml", "promote-prod.yml"}
 
 
 def test_actionlint_passes_on_every_workflow():
