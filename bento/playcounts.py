@@ -24,6 +24,7 @@ from bento.recency import MIN_GAIN, VALIDATION_USERS, entry_times
 from bento.recsys import stats
 from bento.recsys.algorithms import fit
 from bento.recsys.evaluation import evaluate, holdout_split, recall_ndcg
+from bento.recsys.matrix import binarize
 from bento.recsys.weighting import play_confidence
 
 ALPHAS = (0.5, 2.0, 8.0)  # confidence 1 + alpha log(1 + w): gentle to steep
@@ -102,16 +103,11 @@ def fold(plays: sp.csr_matrix, seed: int) -> tuple[sp.csr_matrix, sp.csr_matrix,
     """A seeded 20% of each listener's likes held out: (the rest's counts, the rest binary,
     the held-out likes binary)."""
     fit_plays, validation = holdout_split(plays, seed=seed)
-    validation.data[:] = 1.0
-    binary = fit_plays.copy()
-    binary.data[:] = 1.0
-    return fit_plays, binary, validation
+    return fit_plays, binarize(fit_plays), binarize(validation)
 
 
 def fitted_matrix(plays: sp.csr_matrix, report: dict) -> sp.csr_matrix:
     """What the chosen model is fitted on: confidence at the validated alpha, else presence."""
     if report.get("used"):
         return confident(plays, report["alpha"])
-    binary = plays.tocsr().copy().astype(np.float32)
-    binary.data[:] = 1.0
-    return binary
+    return binarize(plays.tocsr())

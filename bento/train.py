@@ -214,15 +214,16 @@ def train_with(data_dir: Path, algorithm: str, k: int, seed: int, with_eval: boo
     similarity = content_neighbours(item_vectors(matrix.item_ids, {
         p.id: {"name": p.name, "description": p.description, "tags": p.tags}
         for p in playlists.values()}), deadline=deadline)
+    train_plays = training_weights(matrix.user_items, train_part)
     signals = choose_signals(train_part, like_times(matrix), matrix.item_ids, similarity,
                              choice.algorithm, choice.params, k, seed, half_life_days, log,
-                             deadline, training_weights(matrix.user_items, train_part))
+                             deadline, train_plays)
     if with_eval:
         step(f"evaluating {choice.algorithm} {choice.params} on the holdout ...")
         for label, name, params in (("model", choice.algorithm, choice.params),
                                     ("popularity", "popularity", {})):
             fitted_on = train_part if label == "popularity" else fitted_matrix(
-                training_weights(matrix.user_items, train_part), signals.weights)
+                train_plays, signals.weights)
             candidate = fit(name, fitted_on, matrix.item_ids, params)
             if label == "model":
                 candidate = signals.apply(candidate, similarity, train_part, seed)
