@@ -135,7 +135,7 @@ def line_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
 
 def extrapolate(runs: list[Run], machine_gib: float) -> list[str]:
     """The fitted lines and what they predict, as printable lines. Time is predicted from CPU
-    seconds outside the settings search (bounded by --time-budget in wall seconds) plus that
+    seconds outside the settings search (its grid, or --time-budget where given) plus that
     search's wall time: on a shared machine wall time is mostly waiting for a core, and
     outside the search the trainer runs on one core (BLAS and implicit aside)."""
     n = np.array([run.interactions for run in runs], dtype=float)
@@ -152,7 +152,7 @@ def extrapolate(runs: list[Run], machine_gib: float) -> list[str]:
     window = (RETRAIN_WINDOW_S - search - rest0) / rest1
     return [
         f"peak RSS = {base / 2**20:,.0f} MiB + {per:,.0f} bytes x interactions",
-        f"time = the settings search ({search:,.0f} s wall here, bounded by --time-budget) + "
+        f"time = the settings search ({search:,.0f} s wall here, its grid or --time-budget) + "
         f"{rest0:,.1f} s + {rest1 * 1e6:,.2f} us x interactions of CPU (everything else)",
         f"this machine ({machine_gib:.0f} GiB, {NODE_USABLE:.0%} usable): memory for about "
         f"{mine / 1e6:,.0f}M interactions, about {hours(mine) * 60:,.0f} min unloaded",

@@ -59,5 +59,8 @@ class ModelInfo(BaseModel):
     promoted_at: str = Field("", description="when that version became champion ('': unknown)")
     signals: dict = Field(default_factory=dict,
                           description="content and recency: on or off, and the validation")
+    search: dict = Field(default_factory=dict,
+                         description="the settings search: candidates fitted, and cut_by "
+                                     "when --time-budget or the candidate cap stopped it")
     recency_half_life_days: float = Field(
         0.0, description="the half-life this Bento applies to history_times (0: off)")

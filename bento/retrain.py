@@ -188,7 +188,8 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
         reasons=decision["reasons"], notes=decision["notes"], checks=decision["checks"],
         settings=decision["settings"],
         candidate={"tag": tag, "registry_version": None, "algorithm": training.choice.algorithm,
-                   "params": training.choice.params, **candidate},
+                   "params": training.choice.params, "search": training.choice.search,
+                   **candidate},
         champion=None if champion_ref is None else {**champion_ref, **champion_metrics},
         popularity=training.metrics["popularity"])
     for line in decision["notes"] + decision["reasons"]:

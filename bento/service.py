@@ -102,7 +102,8 @@ class PlaylistRecommender:
             catalogue=catalogue_summary(catalogue),
             registry_version=registry.get("version") or "",
             promoted_at=registry.get("promoted_at") or "",
-            signals=info.get("signals", {}), recency_half_life_days=self.half_life or 0.0)
+            signals=info.get("signals", {}), search=info.get("search", {}),
+            recency_half_life_days=self.half_life or 0.0)
         model_info_gauge().labels(tag=self.tag,
                                   registry_version=registry.get("version") or "").set(1)
         # The loaded model and catalogue live as long as the worker: out of the collector's

@@ -56,6 +56,9 @@ def model_metadata(training, k: int, seed: int) -> dict:
     return encoded({
         "algorithm": model.algorithm,
         "parameters": model.params,
+        # Candidates fitted, and "cut_by" when --time-budget (or the candidate cap) stopped the
+        # search: then the same data may give another model on a faster or quieter machine.
+        "search": training.choice.search,
         # Content and recency where validation showed a gain, each with the figures that
         # decided it (bento.signals).
         "signals": training.signals.metadata(),

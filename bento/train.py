@@ -309,7 +309,8 @@ def unfinished(training: Training, args: argparse.Namespace, tag: str | None, st
 def log_run(tag: str, args: argparse.Namespace, training: Training) -> None:
     """The training's MLflow run: parameters, metrics, fingerprint and evaluation plot."""
     params = {"algorithm": training.choice.algorithm, "params": training.choice.params,
-              "k": args.k, "seed": args.seed, "signals": training.signals.metadata()}
+              "k": args.k, "seed": args.seed, "signals": training.signals.metadata(),
+              "search": training.choice.search}
     with tempfile.TemporaryDirectory(prefix="train-plot-") as scratch:
         plot = evaluation_plot(Path(scratch) / "evaluation.png", args.k, {
             f"model ({training.choice.algorithm})": training.metrics.get("model"),
@@ -323,8 +324,8 @@ def write_metrics(path: Path, tag: str | None, k: int, training: Training) -> No
     """`--metrics-out`: metrics under "metrics" by model label, the algorithm by its name."""
     path.write_text(json.dumps({
         "model": tag, "algorithm": training.choice.algorithm, "params": training.choice.params,
-        "k": k, "dataset": training.fingerprint, "counts": training.counts,
-        "metrics": training.metrics,
+        "search": training.choice.search, "k": k, "dataset": training.fingerprint,
+        "counts": training.counts, "metrics": training.metrics,
     }, indent=2))
 
 

@@ -13,7 +13,7 @@ enough).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import scipy.sparse as sp
@@ -48,6 +48,9 @@ class Choice:
     algorithm: str
     params: dict
     validation: dict[str, float]
+    # How the search went: candidates fitted, fresh-fold fits, and "cut_by" ("time budget" or
+    # "candidate budget") only when a bound stopped it before its grid was done.
+    search: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -92,6 +95,8 @@ class Search:
         self.family_best: dict[str, tuple[float, dict, dict]] = {}  # ndcg, params, metrics
         self.metrics: dict[str, tuple[str, dict, dict]] = {}  # by key: name, params, metrics
         self.deadline = None if time_budget is None else time.monotonic() + time_budget
+        self.cut_by: str | None = None  # the first bound that skipped a candidate
+        self.fresh_fits = 0
 
     def out_of_time(self) -> bool:
         """Past --time-budget: no new candidate starts (one already running finishes)."""
@@ -101,11 +106,9 @@ class Search:
         key = f"{name} {sorted(params.items())}"
         if key not in self.metrics:
             if len(self.metrics) >= self.max_candidates:
-                self.progress(f"candidate budget spent: skipping {name} {params}")
-                return -1.0
+                return self.skip("candidate budget", name, params)
             if self.out_of_time() and self.best is not None:
-                self.progress(f"time budget spent: skipping {name} {params}")
-                return -1.0
+                return self.skip("time budget", name, params)
             metrics = self.evaluate(self.fold, name, params, f"[{len(self.metrics) + 1}]")
             self.metrics[key] = (name, dict(params), metrics)
             if better(metrics, self.best):
@@ -116,6 +119,16 @@ class Search:
             if metrics["ndcg"] > self.family_best.get(name, (-1.0,))[0]:
                 self.family_best[name] = (metrics["ndcg"], dict(params), metrics)
         return self.metrics[key][2]["ndcg"]
+
+    def skip(self, bound: str, name: str, params: dict) -> float:
+        self.cut_by = self.cut_by or bound
+        self.progress(f"{bound} spent: skipping {name} {params}")
+        return -1.0
+
+    def summary(self) -> dict:
+        """Choice.search: what was fitted and, if a bound stopped the search, which."""
+        found = {"candidates": len(self.metrics), "fresh_fold_fits": self.fresh_fits}
+        return {**found, "cut_by": self.cut_by} if self.cut_by else found
 
     def evaluate(self, fold: Fold, name: str, params: dict, label: str) -> dict[str, float]:
         model = fit(name, fold.fit_part, self.item_ids, params, cache=fold.cache)
@@ -132,20 +145,26 @@ class Search:
         past the time budget, or with one finalist; cut short by the budget, the folds done
         decide (none done: the first fold's choice)."""
         finalists = finalists_of(self.metrics)
-        if self.big or len(finalists) < 2 or self.out_of_time():
+        if self.big or len(finalists) < 2:
+            return self.best
+        if self.out_of_time():
+            self.cut_by = self.cut_by or "time budget"
             return self.best
         self.progress(f"{CONFIRM_FOLDS} fresh validation folds for {len(finalists)} finalists: "
                       + ", ".join(name for name, _, _ in finalists))
         scored: list[list[dict[str, float]]] = [[] for _ in finalists]
         for fold_number in range(2, 2 + CONFIRM_FOLDS):
             if self.out_of_time():
+                self.cut_by = self.cut_by or "time budget"
                 self.progress("time budget spent: the fresh folds done decide")
                 break
             self.fold = Fold.carve(self.train, self.seed + fold_number)  # the last one freed
             for (name, params, _), found in zip(finalists, scored):
                 if self.out_of_time():
+                    self.cut_by = self.cut_by or "time budget"
                     break  # this fold unfinished: left out below
                 found.append(self.evaluate(self.fold, name, params, f"[fold-{fold_number}]"))
+                self.fresh_fits += 1
         done = min(len(found) for found in scored)
         if done == 0:
             return self.best
@@ -287,4 +306,6 @@ def choose(train: sp.csr_matrix, item_ids: list[str], algorithm: str = "auto", k
                     max_candidates)
     for name in candidate_algorithms(algorithm, len(item_ids)):
         SEARCHES[name](search)
-    return search.confirm()
+    choice = search.confirm()
+    choice.search = search.summary()
+    return choice

@@ -202,6 +202,7 @@ def test_time_budget_stops_the_search_after_the_first_candidate():
     tried = [line for line in lines if line.startswith("[")]
     assert len(tried) == 1 and choice.algorithm == "ease"
     assert any("time budget" in line for line in lines)
+    assert choice.search == {"candidates": 1, "fresh_fold_fits": 0, "cut_by": "time budget"}
     assert algorithms.EASE_MAX_ITEMS >= 4096
 
 
@@ -235,5 +236,9 @@ def test_candidate_budget_bounds_the_search_whatever_the_time():
         tried = [line for line in lines if line.startswith("[") and not line.startswith("[fold")]
         assert len(tried) == 3
         assert any("candidate budget spent" in line for line in lines)
+        assert choice.search["cut_by"] == "candidate budget"
+        assert choice.search["candidates"] == 3
         runs.append((choice.algorithm, choice.params, choice.validation))
     assert runs[0] == runs[1]
+    whole = tuning.choose(train, [f"p{i}" for i in range(30)], time_budget=None)
+    assert "cut_by" not in whole.search and 3 < whole.search["candidates"] <= 60

@@ -44,7 +44,7 @@ def test_the_search_options_pass_through_to_the_trainer():
                        "--recency-half-life-days", "off"])
     assert (args.time_budget, args.recency_half_life_days) == (1800, False)
     defaults = parse_args(["--database-url", "sqlite://"])
-    assert (defaults.time_budget, defaults.recency_half_life_days) == (120, None)
+    assert (defaults.time_budget, defaults.recency_half_life_days) == (0, None)
 
 
 def test_an_unreachable_database_is_a_failure_not_bad_input(tmp_path):

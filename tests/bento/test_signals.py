@@ -286,7 +286,7 @@ def test_the_trainer_records_both_verdicts_and_parses_its_flag(bento_home, capsy
         with pytest.raises(SystemExit):
             parse_args(["--data", "d", "--recency-half-life-days", bad])
     assert "--recency-half-life-days" in capsys.readouterr().err
-    assert parse_args(["--data", "d"]).time_budget == 120
+    assert parse_args(["--data", "d"]).time_budget == 0
     assert parse_args(["--data", "d", "--time-budget", "0"]).time_budget == 0
     for bad in ("-1", "nan", "inf", "soon"):
         with pytest.raises(SystemExit):
