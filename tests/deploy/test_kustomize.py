@@ -12,7 +12,7 @@ BASE = REPO / "k8s" / "base"
 EXPECTED_KINDS = {"Namespace", "ServiceAccount", "ConfigMap", "Deployment", "Service",
                   "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"}
 KUSTOMIZATIONS = [REPO / "k8s" / "overlays" / name for name in OVERLAYS] + sorted(
-    (REPO / "k8s" / "examples").glob("*/"))
+    (REPO / "k8s" / "examples").glob("*/")) + [REPO / "k8s" / "cluster"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
