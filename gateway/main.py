@@ -8,7 +8,6 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -19,6 +18,7 @@ from datarules.bodylimit import BodyLimitMiddleware
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
 from gateway.bind import check_demo_bind
+from gateway.excerpt import validation_errors
 from gateway.identity import Authenticator
 from gateway.impressions import ImpressionRecorder
 from gateway.limits import HostCheckMiddleware
@@ -55,7 +55,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError):
-        return error(422, jsonable_encoder(exc.errors()))
+        return error(422, validation_errors(exc.errors()))
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound):

@@ -12,6 +12,7 @@ import pytest
 
 from bento.recsys.dataio import load_dataset
 from tests.conftest import run_module
+from tests.hostile import JSON, NON_FINITE_SAMPLE, strict_json
 from devtools.procs import run_local
 
 pytestmark = pytest.mark.slow
@@ -101,6 +102,17 @@ def test_a_burst_of_writes_gets_429s_never_5xx(api):
     assert int(refused.headers["retry-after"]) >= 1 and refused.json()["detail"]
     # Another listener is not held back by burst-bot's quota.
     assert api.put("/api/me/likes/pl0001", headers=ALICE).status_code == 200
+
+
+@pytest.mark.parametrize("who", [{}, ALICE, ADMIN], ids=["anonymous", "listener", "admin"])
+def test_non_finite_numbers_are_4xx_json_for_anyone(api, who):
+    """422 once the caller may act at all (anonymous writes are 401 first); never a 500."""
+    for method, path, body in NON_FINITE_SAMPLE:
+        answer = api.request(method, path, content=body, headers={**JSON, **who})
+        assert answer.status_code in (401, 403, 422), (path, body, answer.text[:200])
+        assert strict_json(answer.text)["detail"]
+        if who is ADMIN:
+            assert answer.status_code == 422, (path, body, answer.text[:200])
 
 
 def test_the_launcher_says_which_mode_runs(launched):

@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from tests.hostile import NON_FINITE, NON_FINITE_CASES, strict_json
+
 pytestmark = pytest.mark.slow
 JSON = {"content-type": "application/json"}
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
@@ -82,6 +84,19 @@ def test_nginx_passes_or_refuses_hostile_requests_as_4xx(nginx, method, path, kw
         check(client.request(method, path, **sendable(kwargs)), expected, NGINX_LIMITS)
 
 
+@pytest.mark.parametrize("method,path,body", NON_FINITE_CASES)
+def test_non_finite_numbers_are_422_with_a_json_detail(gateway, method, path, body):
+    response = httpx.request(method, gateway.url + path, content=body, headers=JSON, timeout=10)
+    assert response.status_code == 422, response.text[:300]
+    assert strict_json(response.text)["detail"]
+
+
+def test_a_422_echoes_only_a_short_excerpt_of_the_input(gateway):
+    response = httpx.post(gateway.url + "/api/users", json={"name": "x" * 50_000}, timeout=10)
+    assert response.status_code == 422 and len(response.content) < 1000, response.text[:300]
+    assert strict_json(response.text)["detail"][0]["input"].startswith("xxx")
+
+
 @pytest.mark.parametrize("headers", [{"x-request-id": "a" * 5000},
                                      {"x-request-id": "bad\u00e9id".encode("utf-8")},
                                      {"accept": "text/html"},
@@ -105,6 +120,10 @@ BENTO_CASES = [
     ("/recommend", json.dumps({"history": ["y" * 129]}).encode(), 400),
     ("/recommend", b'{"k": -1}', 400),
     ("/recommend", b'{"k": 1e400}', 400),
+    *[("/recommend", b'{"k": %s}' % number, 400) for number in NON_FINITE],
+    *[("/recommend", b'{"history": ["a"], "history_times": [%s]}' % number, 400)
+      for number in NON_FINITE],
+    *[("/similar", b'{"playlist_id": %s}' % number, 400) for number in NON_FINITE],
     ("/recommend", b'{"k": 100000000000000000000000000000}', 400),
     ("/similar", b'{"playlist_id": ""}', 400),
     ("/similar", b'{"playlist_id": "nope"}', 404),
