@@ -97,6 +97,25 @@ def test_a_422_echoes_only_a_short_excerpt_of_the_input(gateway):
     assert strict_json(response.text)["detail"][0]["input"].startswith("xxx")
 
 
+# Paths no file can have (a segment over NAME_MAX, a NUL byte, past PATH_MAX) are client routes:
+# the SPA answers them (its own "not found"); under /api they are the API's JSON 404.
+ODD_PATHS = ["/x" + "a" * 300, "/playlist/" + "a" * 300, "/a%00b", "/assets/a%00b.js",
+             "/" + "a/" * 3000, "/" + "a" * 254 + "/" + "b" * 300, "/%2e%2e/%2e%2e/etc/passwd"]
+
+
+@pytest.mark.parametrize("path", ODD_PATHS)
+def test_odd_paths_get_the_app(spa_gateway, path):
+    response = httpx.get(spa_gateway.url + path, timeout=10)
+    assert response.status_code == 200, response.text[:300]
+    assert "<!doctype html>" in response.text.lower()
+
+
+@pytest.mark.parametrize("path", ["/api/" + "a" * 300, "/api/a%00b", "/api/" + "a/" * 3000])
+def test_odd_api_paths_are_json_404s(spa_gateway, path):
+    response = httpx.get(spa_gateway.url + path, timeout=10)
+    assert response.status_code == 404 and response.json()["detail"], response.text[:300]
+
+
 @pytest.mark.parametrize("headers", [{"x-request-id": "a" * 5000},
                                      {"x-request-id": "bad\u00e9id".encode("utf-8")},
                                      {"accept": "text/html"},
