@@ -22,6 +22,7 @@ from datarules.bodylimit import BodyLimitMiddleware
 from bento import answers
 from bento.api_types import (MAX_IDS, LikedAt, ModelInfo, PlaylistId, Recommendations,
                              SimilarPlaylists, TagList, TopK)
+from bento.jsonbody import JSONBodyMiddleware
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import recency_weights
 from bento.tagfilter import TagIndex
@@ -176,6 +177,8 @@ class PlaylistRecommender:
 
 # Oversized bodies get a JSON 413 before BentoML reads them (BentoML 1.4 has no body limit).
 PlaylistRecommender.add_asgi_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+# Non-JSON bodies get a JSON 415 (bento/jsonbody.py), not BentoML's form parser and its 500s.
+PlaylistRecommender.add_asgi_middleware(JSONBodyMiddleware)
 
 
 def keep_signatures(service) -> None:

@@ -157,3 +157,28 @@ def test_bento_refuses_hostile_requests(bento_server, path, body, expected):
     assert response.status_code == expected, response.text[:300]
     assert response.json()
     assert httpx.get(bento_server.url + "/readyz", timeout=10).status_code == 200
+
+
+# BentoML parses a form content type as a form (multipart with no boundary: its 500), and
+# anything else as JSON; the APIs take JSON only, so the rest is a 415 before BentoML reads it.
+BENTO_CONTENT_TYPES = ["multipart/form-data", "multipart/form-data; boundary=x",
+                       "application/x-www-form-urlencoded", "text/plain", "application/xml",
+                       "Multipart/Form-Data", "application/vnd.bentoml+pickle"]
+
+
+@pytest.mark.parametrize("content_type", BENTO_CONTENT_TYPES)
+@pytest.mark.parametrize("path", ["/recommend", "/similar", "/model_info"])
+def test_bento_refuses_bodies_that_are_not_json(bento_server, path, content_type):
+    response = httpx.post(bento_server.url + path, content=b'{"k": 3}',
+                          headers={"content-type": content_type}, timeout=30)
+    assert response.status_code == 415, response.text[:300]
+    assert strict_json(response.text)["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "APPLICATION/JSON", None])
+def test_bento_takes_json_bodies(bento_server, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = httpx.post(bento_server.url + "/recommend", content=b'{"k": 3}', headers=headers,
+                          timeout=30)
+    assert response.status_code == 200 and len(response.json()["items"]) == 3, response.text
