@@ -157,15 +157,22 @@ class PlaylistRecommender:
         return recency_weights(times, self.half_life)
 
     @bentoml.api
-    async def similar(self, playlist_id: PlaylistId, k: TopK = 10) -> SimilarPlaylists:
-        """Playlists that people who like `playlist_id` also like."""
+    async def similar(
+        self,
+        playlist_id: PlaylistId,
+        k: TopK = 10,
+        exclude: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
+    ) -> SimilarPlaylists:
+        """Playlists that people who like `playlist_id` also like; never those in `exclude`
+        (the gateway's retired ones), so k come back whenever the model has them."""
         known, _ = self.model.known([playlist_id])
         if not known.size:
             # Raising bentoml's NotFound renders as a one-element list (BentoML 1.4.40), not the
             # object its OpenAPI documents for 404; answer the documented shape ourselves.
             reason = f"unknown playlist_id {playlist_id!r}"
             return JSONResponse({"error": reason, "detail": reason}, status_code=404)
-        indices, scores, reasons = self.model.answer(known[:1], k)
+        excluded = self.model.known(exclude)[0] if exclude else None
+        indices, scores, reasons = self.model.answer(known[:1], k, excluded)
         return answers.similar_playlists(playlist_id, answers.items(
             self.model.item_ids, indices, scores, reasons), self.tag)
 
