@@ -16,6 +16,7 @@ import jwt
 from fastapi import HTTPException, Request
 
 import datarules
+from gateway.peer import peer_host
 from gateway.settings import Settings
 
 DEMO_USER_HEADER = "x-demo-user"
@@ -66,9 +67,6 @@ class Authenticator:
         self.trusted_proxies = parse_networks(settings.auth_trusted_proxies)
         self.issuer, self.audience = settings.auth_jwt_issuer, settings.auth_jwt_audience
         self.jwks = None
-        if self.mode == "proxy" and "*" in settings.forwarded_allow_ips:
-            raise ValueError("AUTH_MODE=proxy with FORWARDED_ALLOW_IPS=* would let any peer "
-                             "choose its own address with X-Forwarded-For; list the proxies")
         if self.mode == "jwt":
             missing = [name for name, value in (("AUTH_JWKS_URL", settings.auth_jwks_url),
                                                 ("AUTH_JWT_ISSUER", self.issuer),
@@ -101,7 +99,8 @@ class Authenticator:
                         groups=groups, admin=self.admin_group in groups)
 
     def peer_is_trusted(self, request: Request) -> bool:
-        host = request.client.host if request.client else ""
+        """By the socket peer (gateway.peer), never an address X-Forwarded-For names."""
+        host = peer_host(request.scope)
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

@@ -24,6 +24,7 @@ from gateway.impressions import ImpressionRecorder
 from gateway.limits import HostCheckMiddleware
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
+from gateway.peer import PeerMiddleware, check_server_forwarding
 from gateway.quota import WriteQuota
 from gateway.retrain_report import LastRetrain
 from gateway.routers import likes, me, online, playlists, recommendations, system, users
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         check_demo_bind(settings)
+        check_server_forwarding(settings)
         engine = make_engine(settings.sqlalchemy_url, settings.database_pool_size,
                              settings.database_max_overflow)
         store = Store(engine)
@@ -145,6 +147,7 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
                            expose_headers=["x-request-id"])
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(PeerMiddleware, forwarded_allow_ips=settings.forwarded_allow_ips)
     return app
 
 

@@ -4,7 +4,9 @@ would (the test client is on 127.0.0.1, the default AUTH_TRUSTED_PROXIES)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -13,7 +15,7 @@ import pytest
 from bento.recsys.dataio import load_dataset
 from tests.conftest import run_module
 from tests.hostile import JSON, NON_FINITE_SAMPLE, strict_json
-from devtools.procs import run_local
+from devtools.procs import REPO_ROOT, VENV_BIN, free_port, run_local
 
 pytestmark = pytest.mark.slow
 ALICE = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org"}
@@ -115,6 +117,14 @@ def test_non_finite_numbers_are_4xx_json_for_anyone(api, who):
             assert answer.status_code == 422, (path, body, answer.text[:200])
 
 
+def test_identity_is_trusted_by_the_peer_whatever_x_forwarded_for_names(api):
+    """Every proxy adds X-Forwarded-For; the launcher's uvicorn must not let it stand in for
+    the peer (127.0.0.1 here) that AUTH_TRUSTED_PROXIES is about."""
+    for forwarded in ("203.0.113.9", "127.0.0.1", "203.0.113.9, 198.51.100.7", "junk"):
+        me = api.get("/api/me", headers={**ALICE, "X-Forwarded-For": forwarded})
+        assert me.status_code == 200 and me.json()["id"] == "alice", (forwarded, me.text)
+
+
 def test_the_launcher_says_which_mode_runs(launched):
     assert "Auth mode:      proxy" in launched[2].read_text()
 
@@ -129,3 +139,14 @@ def test_writes_leave_audit_lines_and_personal_answers_are_not_cached(api, launc
     assert {"actor": "alice", "action": "like", "user_id": "alice", "playlist_id": "pl0009",
             "request_id": "audit-e2e-1", "admin": False}.items() <= next(
         line for line in lines if line.get("request_id") == "audit-e2e-1").items()
+
+
+def test_proxy_mode_refuses_a_uvicorn_that_rewrites_the_peer(tmp_path):
+    """Plain `uvicorn gateway.main:app` applies X-Forwarded-For before the app sees the peer."""
+    result = subprocess.run(
+        [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1", "--port",
+         str(free_port())], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "AUTH_MODE": "proxy",
+             "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}"})
+    assert result.returncode != 0
+    assert "--no-proxy-headers" in result.stdout + result.stderr
