@@ -125,6 +125,19 @@ def test_identity_is_trusted_by_the_peer_whatever_x_forwarded_for_names(api):
         assert me.status_code == 200 and me.json()["id"] == "alice", (forwarded, me.text)
 
 
+def test_identity_headers_are_utf8(api):
+    me = api.get("/api/me", headers={"X-Auth-Request-User": "jos\u00e9".encode(),
+                                     "X-Auth-Request-Email": "jos\u00e9@example.org".encode(),
+                                     "X-Auth-Request-Groups": "\u00e9quipe,admin".encode()})
+    assert me.status_code == 200, me.text
+    assert (me.json()["id"], me.json()["email"]) == ("jos\u00e9", "jos\u00e9@example.org")
+    assert me.json()["groups"] == ["admin", "\u00e9quipe"] and me.json()["admin"] is True
+    for name in ("X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups"):
+        latin1 = {"X-Auth-Request-User": "bob", name: "jos\u00e9".encode("latin-1")}
+        refused = api.get("/api/me", headers=latin1)
+        assert refused.status_code == 400 and name.lower() in refused.json()["detail"], name
+
+
 def test_the_launcher_says_which_mode_runs(launched):
     assert "Auth mode:      proxy" in launched[2].read_text()
 
