@@ -22,6 +22,7 @@ from datarules.bodylimit import BodyLimitMiddleware
 from bento import answers
 from bento.api_types import (MAX_IDS, LikedAt, ModelInfo, PlaylistId, Recommendations,
                              SimilarPlaylists, TagList, TopK)
+from bento.jsonbody import JSONBodyMiddleware
 from bento.recsys.model import ItemItemModel
 from bento.recsys.weighting import recency_weights
 from bento.tagfilter import TagIndex
@@ -157,15 +158,22 @@ class PlaylistRecommender:
         return recency_weights(times, self.half_life)
 
     @bentoml.api
-    async def similar(self, playlist_id: PlaylistId, k: TopK = 10) -> SimilarPlaylists:
-        """Playlists that people who like `playlist_id` also like."""
+    async def similar(
+        self,
+        playlist_id: PlaylistId,
+        k: TopK = 10,
+        exclude: Annotated[list[PlaylistId], Field(max_length=MAX_IDS)] = [],  # noqa: B006
+    ) -> SimilarPlaylists:
+        """Playlists that people who like `playlist_id` also like; never those in `exclude`
+        (the gateway's retired ones), so k come back whenever the model has them."""
         known, _ = self.model.known([playlist_id])
         if not known.size:
             # Raising bentoml's NotFound renders as a one-element list (BentoML 1.4.40), not the
             # object its OpenAPI documents for 404; answer the documented shape ourselves.
             reason = f"unknown playlist_id {playlist_id!r}"
             return JSONResponse({"error": reason, "detail": reason}, status_code=404)
-        indices, scores, reasons = self.model.answer(known[:1], k)
+        excluded = self.model.known(exclude)[0] if exclude else None
+        indices, scores, reasons = self.model.answer(known[:1], k, excluded)
         return answers.similar_playlists(playlist_id, answers.items(
             self.model.item_ids, indices, scores, reasons), self.tag)
 
@@ -177,6 +185,8 @@ class PlaylistRecommender:
 
 # Oversized bodies get a JSON 413 before BentoML reads them (BentoML 1.4 has no body limit).
 PlaylistRecommender.add_asgi_middleware(BodyLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+# Non-JSON bodies get a JSON 415 (bento/jsonbody.py), not BentoML's form parser and its 500s.
+PlaylistRecommender.add_asgi_middleware(JSONBodyMiddleware)
 
 
 def keep_signatures(service) -> None:

@@ -101,7 +101,7 @@ def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str], workers: int
     """A real uvicorn running the gateway app on 127.0.0.1:`port` (`workers` processes)."""
     return start_server(
         [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers)],
+         "--port", str(port), "--workers", str(workers), "--no-proxy-headers"],
         "/health", port, log_path, env=env)
 
 

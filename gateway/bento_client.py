@@ -141,8 +141,11 @@ class BentoClient:
                 body[key] = list(values)
         return await self.call("POST", "/recommend", body)
 
-    async def similar(self, playlist_id: str, k: int) -> dict:
-        return await self.call("POST", "/similar", {"playlist_id": playlist_id, "k": k})
+    async def similar(self, playlist_id: str, k: int, exclude: list[str] = ()) -> dict:
+        body = {"playlist_id": playlist_id, "k": k}
+        if exclude:
+            body["exclude"] = list(exclude)
+        return await self.call("POST", "/similar", body)
 
     async def model_info(self) -> dict:
         return await self.call("POST", "/model_info", {})

@@ -13,22 +13,30 @@ from gateway.settings import Settings
 log = logging.getLogger("gateway")
 
 
-def uvicorn_bind() -> tuple[str, bool] | None:
-    """(address, is_loopback) of the uvicorn serving us, from the lifespan's caller frames.
-    None under gunicorn: its workers carry a uvicorn Config whose host gunicorn never used."""
+def uvicorn_config():
+    """The Config of the uvicorn serving us, from the lifespan's caller frames (None: another
+    server). None under gunicorn too: its workers carry a Config gunicorn never used."""
     if "gunicorn" in sys.modules:
         return None
     frame = sys._getframe(1)
     while frame is not None:
         config = getattr(frame.f_locals.get("self"), "config", None)
         if type(config).__module__ == "uvicorn.config":
-            if config.uds:
-                return f"unix:{config.uds}", True
-            if config.fd is not None:
-                return f"fd {config.fd}", False
-            return config.host, is_loopback(config.host)
+            return config
         frame = frame.f_back
     return None
+
+
+def uvicorn_bind() -> tuple[str, bool] | None:
+    """(address, is_loopback) of the uvicorn serving us (None: cannot tell)."""
+    config = uvicorn_config()
+    if config is None:
+        return None
+    if config.uds:
+        return f"unix:{config.uds}", True
+    if config.fd is not None:
+        return f"fd {config.fd}", False
+    return config.host, is_loopback(config.host)
 
 
 def is_loopback(host: str) -> bool:

@@ -16,6 +16,7 @@ import jwt
 from fastapi import HTTPException, Request
 
 import datarules
+from gateway.peer import peer_host
 from gateway.settings import Settings
 
 DEMO_USER_HEADER = "x-demo-user"
@@ -50,6 +51,17 @@ def checked_subject(subject: str) -> str:
     return subject
 
 
+def proxy_header(request: Request, name: str) -> str:
+    """One of oauth2-proxy's headers as the UTF-8 it sends (HTTP carries bytes; Starlette hands
+    them over as latin-1, which made the UTF-8 `josé` the listener `josÃ©`). Bytes that are
+    not UTF-8 are refused (400), never guessed at."""
+    value = request.headers.get(name, "")
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeDecodeError:
+        raise HTTPException(400, f"the {name} header is not valid UTF-8") from None
+
+
 def parse_networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """AUTH_TRUSTED_PROXIES: comma-separated addresses or CIDRs; a typo stops startup."""
     return [ipaddress.ip_network(item.strip(), strict=False)
@@ -66,9 +78,6 @@ class Authenticator:
         self.trusted_proxies = parse_networks(settings.auth_trusted_proxies)
         self.issuer, self.audience = settings.auth_jwt_issuer, settings.auth_jwt_audience
         self.jwks = None
-        if self.mode == "proxy" and "*" in settings.forwarded_allow_ips:
-            raise ValueError("AUTH_MODE=proxy with FORWARDED_ALLOW_IPS=* would let any peer "
-                             "choose its own address with X-Forwarded-For; list the proxies")
         if self.mode == "jwt":
             missing = [name for name, value in (("AUTH_JWKS_URL", settings.auth_jwks_url),
                                                 ("AUTH_JWT_ISSUER", self.issuer),
@@ -101,7 +110,8 @@ class Authenticator:
                         groups=groups, admin=self.admin_group in groups)
 
     def peer_is_trusted(self, request: Request) -> bool:
-        host = request.client.host if request.client else ""
+        """By the socket peer (gateway.peer), never an address X-Forwarded-For names."""
+        host = peer_host(request.scope)
         try:
             address = ipaddress.ip_address(host)
         except ValueError:
@@ -115,12 +125,10 @@ class Authenticator:
         if not self.peer_is_trusted(request):
             raise HTTPException(403, "identity headers are accepted only from the "
                                      "authenticating proxy (AUTH_TRUSTED_PROXIES)")
-        user = request.headers.get("x-auth-request-user", "").strip()
+        user, email, groups = (proxy_header(request, name).strip() for name in PROXY_HEADERS)
         if not user:
             return Identity(None)
-        email = request.headers.get("x-auth-request-email", "").strip()
-        groups = request.headers.get("x-auth-request-groups", "").split(",")
-        return self._groups_identity(user, email or user, email, groups)
+        return self._groups_identity(user, email or user, email, groups.split(","))
 
     def _from_bearer(self, request: Request) -> Identity:
         header = request.headers.get("authorization", "")

@@ -8,7 +8,6 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -19,11 +18,13 @@ from datarules.bodylimit import BodyLimitMiddleware
 from gateway.bento_client import (AiohttpTransport, BentoClient, BentoRejected, BentoUnavailable,
                                   Transport)
 from gateway.bind import check_demo_bind
+from gateway.excerpt import validation_errors
 from gateway.identity import Authenticator
 from gateway.impressions import ImpressionRecorder
 from gateway.limits import HostCheckMiddleware
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
+from gateway.peer import PeerMiddleware, check_server_forwarding
 from gateway.quota import WriteQuota
 from gateway.retrain_report import LastRetrain
 from gateway.routers import likes, me, online, playlists, recommendations, system, users
@@ -55,7 +56,7 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError):
-        return error(422, jsonable_encoder(exc.errors()))
+        return error(422, validation_errors(exc.errors()))
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound):
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         check_demo_bind(settings)
+        check_server_forwarding(settings)
         engine = make_engine(settings.sqlalchemy_url, settings.database_pool_size,
                              settings.database_max_overflow)
         store = Store(engine)
@@ -145,6 +147,7 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
                            expose_headers=["x-request-id"])
     app.add_middleware(HostCheckMiddleware, allowed_hosts=settings.allowed_host_list)
     app.add_middleware(ObservabilityMiddleware, metrics=metrics)
+    app.add_middleware(PeerMiddleware, forwarded_allow_ips=settings.forwarded_allow_ips)
     return app
 
 

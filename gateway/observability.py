@@ -114,7 +114,8 @@ class ObservabilityMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             self.metrics.requests.labels(scope["method"], route, str(status)).inc()
             self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            client = scope.get("client") or ("",)
             log.info("request", extra={"method": scope["method"], "path": scope["path"],
-                                       "route": route, "status": status,
+                                       "route": route, "status": status, "client": client[0],
                                        "duration_ms": round(elapsed * 1000, 2)})
             request_id_var.reset(token)

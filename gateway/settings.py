@@ -33,8 +33,9 @@ class Settings(BaseSettings):
     auth_jwks_cooldown_seconds: float = Field(30.0, ge=0)
     auth_admin_group: str = "admin"
     auth_sign_out_url: str = ""
-    # uvicorn's own variable, read here too: "*" would let any peer's X-Forwarded-For choose
-    # the client address that AUTH_TRUSTED_PROXIES is checked against.
+    # Peers whose X-Forwarded-For names the client address the access log shows (uvicorn's
+    # variable name; the gateway applies it itself, gateway/peer.py). Identity trust
+    # (AUTH_TRUSTED_PROXIES) never reads X-Forwarded-For, so "*" is only a logging choice.
     forwarded_allow_ips: str = "127.0.0.1"
     # Abuse limits: Host header allowlist and each listener's write quota (per replica).
     allowed_hosts: str = "localhost,127.0.0.1,testserver"

@@ -20,6 +20,16 @@ SECURITY_HEADERS = {
 }
 
 
+def built_file(root: Path, path: str) -> Path | None:
+    """The built file at `path` inside `root`, else None (a client route). A path no file can
+    have (a NUL byte, a name or path too long for the OS) is a client route too, not an error."""
+    try:
+        candidate = (root / path).resolve()
+        return candidate if candidate.is_relative_to(root) and candidate.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
 def mount_spa(app: FastAPI, spa_dir: Path) -> None:
     root = spa_dir.resolve()
     index = root / "index.html"
@@ -35,7 +45,7 @@ def mount_spa(app: FastAPI, spa_dir: Path) -> None:
     async def spa_file(path: str) -> FileResponse:
         if path.split("/", 1)[0] in RESERVED:
             raise HTTPException(404, "Not Found")
-        candidate = (root / path).resolve()
-        if candidate.is_relative_to(root) and candidate.is_file():
+        candidate = built_file(root, path)
+        if candidate is not None:
             return FileResponse(candidate, headers=SECURITY_HEADERS)
         return FileResponse(index, headers=no_cache)

@@ -84,7 +84,8 @@ def main() -> None:
     # The same per-process limits as the image's CMD (gateway/Dockerfile).
     children.append(subprocess.Popen([str(BIN / "uvicorn"), "gateway.main:app", "--host",
                                       "127.0.0.1", "--port", str(args.gateway_port),
-                                      "--limit-concurrency", "200", "--timeout-keep-alive", "5"],
+                                      "--limit-concurrency", "200", "--timeout-keep-alive", "5",
+                                      "--no-proxy-headers"],
                                      env=env))
     wait_ready(f"{gateway_url}/ready", children[1])
     auth_mode = env.get("AUTH_MODE", "demo")

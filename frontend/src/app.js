@@ -30,6 +30,22 @@ function notFound() {
   return null;
 }
 
+// A route's parameters from the path, or null when one is not valid percent-encoding (a
+// truncated or mistyped link: decodeURIComponent throws URIError).
+function routeParams(route, path) {
+  const match = path.match(route.pattern);
+  const params = {};
+  try {
+    (route.keys || []).forEach((key, index) => {
+      params[key] = decodeURIComponent(match[index + 1]);
+    });
+  } catch (error) {
+    if (error instanceof URIError) return null;
+    throw error;
+  }
+  return params;
+}
+
 function render({focus = true} = {}) {
   if (cleanup) cleanup();
   const path = window.location.pathname;
@@ -38,17 +54,9 @@ function render({focus = true} = {}) {
     if (route && link.getAttribute('href') === route.nav) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  document.title = route ? `${route.title} · ${APP_NAME}` : APP_NAME;
-  if (!route) {
-    cleanup = notFound();
-  } else {
-    const match = path.match(route.pattern);
-    const params = {};
-    (route.keys || []).forEach((key, index) => {
-      params[key] = decodeURIComponent(match[index + 1]);
-    });
-    cleanup = route.view.render(main, {params});
-  }
+  const params = route ? routeParams(route, path) : null;
+  document.title = params ? `${route.title} · ${APP_NAME}` : APP_NAME;
+  cleanup = params ? route.view.render(main, {params}) : notFound();
   if (focus) main.querySelector('h1')?.focus({preventScroll: false});
 }
 

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway import catalogue
 from gateway.access import AdminDep, audit
 from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
-from gateway.routers.recommendations import MAX_K
+from gateway.routers.recommendations import ask_for
 from gateway.schemas import (K, Limit, Offset, Playlist, PlaylistCreate, PlaylistIdPath,
                              PlaylistPage, PlaylistUpdate, SearchText, Similar, TagList, TagText)
 
@@ -69,11 +69,12 @@ def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminDep,
             responses={**NOT_FOUND, 503: {"description": "the Bento is down"}})
 async def similar_playlists(playlist_id: PlaylistIdPath, store: StoreDep, bento: BentoDep,
                             metrics: MetricsDep, k: K = 10):
-    """Playlists liked by the same listeners; retired ones left out (the Bento is asked for
-    as many more, so k come back whenever it has them)."""
+    """Playlists liked by the same listeners; retired ones left out (the Bento is told to
+    leave them out, so k come back whenever it has them)."""
     await run_in_threadpool(store.get_playlist, playlist_id)
     retired = await run_in_threadpool(store.retired_ids)
-    answer = await bento.similar(playlist_id, min(MAX_K, k + len(retired)))
+    ask_k, exclude = ask_for(k, retired)
+    answer = await bento.similar(playlist_id, ask_k, exclude)
     items = await enrich(store, metrics, answer["items"], set(retired))
     return {"playlist_id": playlist_id, "items": items[:k], "model": answer.get("model", "")}
 

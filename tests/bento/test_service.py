@@ -119,6 +119,12 @@ def test_http_similar_and_unknown_id(bento_server):
     assert seed not in {item["playlist_id"] for item in body["items"]}
     missing = post(bento_server, "/similar", {"playlist_id": "does-not-exist"})
     assert missing.status_code == 404 and "does-not-exist" in missing.text
+    nearest = [item["playlist_id"] for item in body["items"]]
+    without = post(bento_server, "/similar", {"playlist_id": seed, "k": 4,
+                                              "exclude": nearest[:2] + ["unknown-id"]}).json()
+    assert [item["playlist_id"] for item in without["items"]][:2] == nearest[2:]
+    assert len(without["items"]) == 4 and not set(nearest[:2]) & {
+        item["playlist_id"] for item in without["items"]}
 
 
 @pytest.mark.slow  # a real `bentoml serve`

@@ -337,11 +337,12 @@ def nginx_identity_errors(conf_text):
 
 
 def gateway_limits_errors(dockerfile_text, objects):
-    """uvicorn's concurrency and keep-alive limits live in the image's CMD; no Deployment may
-    replace that CMD (it would drop them)."""
+    """uvicorn's concurrency and keep-alive limits, and --no-proxy-headers (gateway/peer.py),
+    live in the image's CMD; no Deployment may replace that CMD (it would drop them)."""
     cmd = next((line for line in dockerfile_text.split("\nCMD ")[1:]), "")
     errors = [f"gateway/Dockerfile CMD lacks {flag}"
-              for flag in ("--limit-concurrency", "--timeout-keep-alive") if flag not in cmd]
+              for flag in ("--limit-concurrency", "--timeout-keep-alive", "--no-proxy-headers")
+              if flag not in cmd]
     for d in of_kind(objects, "Deployment"):
         if d["metadata"]["name"] == "gateway":
             errors += [f"{name_of(d)}: sets {key}, replacing the image's uvicorn limits"

@@ -4,7 +4,9 @@ would (the test client is on 127.0.0.1, the default AUTH_TRUSTED_PROXIES)."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -12,7 +14,8 @@ import pytest
 
 from bento.recsys.dataio import load_dataset
 from tests.conftest import run_module
-from devtools.procs import run_local
+from tests.hostile import JSON, NON_FINITE_SAMPLE, strict_json
+from devtools.procs import REPO_ROOT, VENV_BIN, free_port, run_local
 
 pytestmark = pytest.mark.slow
 ALICE = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org"}
@@ -103,6 +106,38 @@ def test_a_burst_of_writes_gets_429s_never_5xx(api):
     assert api.put("/api/me/likes/pl0001", headers=ALICE).status_code == 200
 
 
+@pytest.mark.parametrize("who", [{}, ALICE, ADMIN], ids=["anonymous", "listener", "admin"])
+def test_non_finite_numbers_are_4xx_json_for_anyone(api, who):
+    """422 once the caller may act at all (anonymous writes are 401 first); never a 500."""
+    for method, path, body in NON_FINITE_SAMPLE:
+        answer = api.request(method, path, content=body, headers={**JSON, **who})
+        assert answer.status_code in (401, 403, 422), (path, body, answer.text[:200])
+        assert strict_json(answer.text)["detail"]
+        if who is ADMIN:
+            assert answer.status_code == 422, (path, body, answer.text[:200])
+
+
+def test_identity_is_trusted_by_the_peer_whatever_x_forwarded_for_names(api):
+    """Every proxy adds X-Forwarded-For; the launcher's uvicorn must not let it stand in for
+    the peer (127.0.0.1 here) that AUTH_TRUSTED_PROXIES is about."""
+    for forwarded in ("203.0.113.9", "127.0.0.1", "203.0.113.9, 198.51.100.7", "junk"):
+        me = api.get("/api/me", headers={**ALICE, "X-Forwarded-For": forwarded})
+        assert me.status_code == 200 and me.json()["id"] == "alice", (forwarded, me.text)
+
+
+def test_identity_headers_are_utf8(api):
+    me = api.get("/api/me", headers={"X-Auth-Request-User": "jos\u00e9".encode(),
+                                     "X-Auth-Request-Email": "jos\u00e9@example.org".encode(),
+                                     "X-Auth-Request-Groups": "\u00e9quipe,admin".encode()})
+    assert me.status_code == 200, me.text
+    assert (me.json()["id"], me.json()["email"]) == ("jos\u00e9", "jos\u00e9@example.org")
+    assert me.json()["groups"] == ["admin", "\u00e9quipe"] and me.json()["admin"] is True
+    for name in ("X-Auth-Request-User", "X-Auth-Request-Email", "X-Auth-Request-Groups"):
+        latin1 = {"X-Auth-Request-User": "bob", name: "jos\u00e9".encode("latin-1")}
+        refused = api.get("/api/me", headers=latin1)
+        assert refused.status_code == 400 and name.lower() in refused.json()["detail"], name
+
+
 def test_the_launcher_says_which_mode_runs(launched):
     assert "Auth mode:      proxy" in launched[2].read_text()
 
@@ -117,3 +152,14 @@ def test_writes_leave_audit_lines_and_personal_answers_are_not_cached(api, launc
     assert {"actor": "alice", "action": "like", "user_id": "alice", "playlist_id": "pl0009",
             "request_id": "audit-e2e-1", "admin": False}.items() <= next(
         line for line in lines if line.get("request_id") == "audit-e2e-1").items()
+
+
+def test_proxy_mode_refuses_a_uvicorn_that_rewrites_the_peer(tmp_path):
+    """Plain `uvicorn gateway.main:app` applies X-Forwarded-For before the app sees the peer."""
+    result = subprocess.run(
+        [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1", "--port",
+         str(free_port())], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "AUTH_MODE": "proxy",
+             "DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}"})
+    assert result.returncode != 0
+    assert "--no-proxy-headers" in result.stdout + result.stderr

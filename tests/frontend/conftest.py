@@ -13,7 +13,8 @@ import pytest
 from bento.recsys.dataio import Playlist, load_dataset, write_dataset
 from devtools.browser import launch_args
 from devtools.nginx_proc import Nginx, start_nginx
-from devtools.procs import Server, free_port, prepare_database, uvicorn_gateway
+from devtools.procs import Server, free_port, gateway_for, prepare_database, uvicorn_gateway
+from frontend.build import build
 
 HOSTILE_ID = "pl-hostile"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
@@ -112,3 +113,14 @@ def page(page):
     page.set_default_timeout(10_000)
     yield page
     assert not problems, problems
+
+
+@pytest.fixture(scope="session")
+def spa_gateway(bento_server, ui_data_dir, tmp_path_factory, logs_dir) -> Server:
+    """A gateway serving the built SPA itself (SPA_DIR), as `make run` runs it."""
+    work = tmp_path_factory.mktemp("spa-gateway")
+    build(work / "dist")
+    server = gateway_for(bento_server.url, f"sqlite:///{work / 'gateway.db'}", ui_data_dir,
+                         logs_dir, SPA_DIR=str(work / "dist"))
+    yield server
+    server.stop()

@@ -3,7 +3,9 @@ browser tests: oauth2-proxy cannot run here without an OIDC issuer, so this smal
 proxy plays both parts. It routes as the prod Ingress does (/api/ straight to the gateway,
 everything else to the frontend nginx), sets X-Auth-Request-User/-Groups from its session
 cookie as ingress-nginx sets them from oauth2-proxy's answer, drops any the client sent, and
-answers /oauth2/sign_out by ending the session."""
+answers /oauth2/sign_out by ending the session. Like ingress-nginx it tells the upstream who
+connected in X-Forwarded-For (replacing what the client sent), so the gateway sees what a real
+proxy sends."""
 from __future__ import annotations
 
 import http.client
@@ -18,6 +20,7 @@ SESSION_USER, SESSION_GROUPS = "edge_user", "edge_groups"
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer",
               "transfer-encoding", "upgrade", "content-length"}
 IDENTITY = ("x-auth-request-user", "x-auth-request-email", "x-auth-request-groups")
+SET_HERE = set(IDENTITY) | {"x-forwarded-for"}  # what the client sent is replaced
 
 
 class EdgeProxy:
@@ -37,7 +40,8 @@ class EdgeProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 headers = {name: value for name, value in self.headers.items()
-                           if name.lower() not in HOP_BY_HOP | set(IDENTITY)}
+                           if name.lower() not in HOP_BY_HOP | SET_HERE}
+                headers["X-Forwarded-For"] = self.client_address[0]
                 cookies = SimpleCookie(self.headers.get("Cookie", ""))
                 if SESSION_USER in cookies and cookies[SESSION_USER].value:
                     headers["X-Auth-Request-User"] = cookies[SESSION_USER].value

@@ -2,6 +2,7 @@
 sends never reach the gateway, and a client over the API rate gets nginx's JSON 429."""
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 
 from devtools.nginx_proc import start_nginx
 from devtools.procs import free_port, gateway_for
+from tests.frontend.edge_proxy import SESSION_USER, EdgeProxy
 
 pytestmark = pytest.mark.slow
 FORGED = {"X-Auth-Request-User": "alice", "X-Auth-Request-Email": "alice@example.org",
@@ -29,13 +31,13 @@ def proxied(sample_data_dir, tmp_path_factory, logs_dir):
     except BaseException:
         gateway.stop()
         raise
-    yield gateway.url, nginx.url
+    yield gateway.url, nginx.url, gateway
     nginx.stop()
     gateway.stop()
 
 
 def test_client_sent_identity_headers_never_reach_the_gateway(proxied):
-    gateway_url, nginx_url = proxied
+    gateway_url, nginx_url, _ = proxied
     # Straight to the gateway (a trusted peer) the headers work, so they would if they arrived.
     assert httpx.get(gateway_url + "/api/users", headers=FORGED).status_code == 200
     assert httpx.get(gateway_url + "/api/me", headers=FORGED).json()["id"] == "alice"
@@ -50,7 +52,7 @@ def test_client_sent_identity_headers_never_reach_the_gateway(proxied):
 
 
 def test_a_client_over_the_api_rate_gets_json_429s(proxied):
-    _, nginx_url = proxied
+    _, nginx_url, _ = proxied
     # 127.0.0.2 is loopback too, but not the exempt 127.0.0.1: a stand-in for a remote client.
     transport = httpx.HTTPTransport(local_address="127.0.0.2")
     with httpx.Client(transport=transport, timeout=10) as client:
@@ -65,3 +67,44 @@ def test_a_client_over_the_api_rate_gets_json_429s(proxied):
         assert "content-security-policy" in refused.headers
     # The machine itself is not limited.
     assert all(httpx.get(nginx_url + "/api/tags").status_code == 200 for _ in range(60))
+
+
+def remote_client() -> httpx.Client:
+    """From 127.0.0.2: loopback, but neither the trusted proxy address nor nginx's exempt one."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.2"), timeout=10)
+
+
+def logged_request(gateway, request_id: str) -> dict:
+    return next(json.loads(line) for line in gateway.log().splitlines()
+                if line.startswith("{") and f'"request_id": "{request_id}"' in line
+                and '"msg": "request"' in line)
+
+
+def test_identity_is_trusted_by_the_peer_whatever_x_forwarded_for_names(proxied):
+    """An authenticating edge (as ingress-nginx or Traefik do) adds X-Forwarded-For with the
+    listener's address; the gateway trusts its identity headers because the edge is the peer."""
+    gateway_url, nginx_url, _ = proxied
+    edge = EdgeProxy(gateway_url, nginx_url)
+    try:
+        with remote_client() as client:
+            client.cookies.set(SESSION_USER, "alice")
+            me = client.get(edge.url + "/api/me")
+            assert me.status_code == 200 and me.json()["id"] == "alice", me.text
+            assert client.put(edge.url + "/api/me/likes/pl0002").status_code == 200
+            assert client.get(edge.url + "/").status_code == 200  # the SPA, through nginx
+    finally:
+        edge.stop()
+
+
+def test_nginx_forwarded_address_is_logged_but_never_trusted(proxied):
+    """frontend/nginx.conf adds X-Forwarded-For: the gateway logs that address (nginx is in
+    FORWARDED_ALLOW_IPS) while trust stays with the socket peer."""
+    gateway_url, nginx_url, gateway = proxied
+    with remote_client() as client:
+        answer = client.get(nginx_url + "/api/playlists?limit=1",
+                            headers={"X-Request-ID": "xff-through-nginx"})
+        assert answer.status_code == 200
+        forged = client.get(gateway_url + "/api/me",
+                            headers={**FORGED, "X-Forwarded-For": "127.0.0.1"})
+        assert forged.status_code == 403 and forged.json()["detail"], forged.text
+    assert logged_request(gateway, "xff-through-nginx")["client"] == "127.0.0.2"

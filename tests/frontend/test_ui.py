@@ -194,6 +194,29 @@ def test_playlist_page_shows_similar_playlists(page: Page, base_url, screenshots
     expect(page.get_by_role("heading", name="Playlist not found")).to_be_visible()
 
 
+# Percent-encoding that is not UTF-8. nginx answers its own 400 for a truncated escape
+# (%E0%A4%A), the gateway serving the SPA itself (`make run`) hands it to the app.
+MALFORMED_LINKS = ["/playlist/%E0%A4", "/playlist/%ED%A0%80", "/playlist/%C3%28",
+                   "/playlist/abc%FF"]
+
+
+def assert_not_found(page: Page, url: str) -> None:
+    """The page says not found (the page fixture fails on any uncaught error: a blank page)."""
+    page.goto(url)
+    expect(page.get_by_role("heading", name="Nothing here")).to_be_visible()
+    expect(page.get_by_role("link", name="Go to your recommendations")).to_be_visible()
+
+
+@pytest.mark.parametrize("path", MALFORMED_LINKS)
+def test_a_malformed_link_shows_not_found(page: Page, path):
+    assert_not_found(page, path)
+
+
+@pytest.mark.parametrize("path", ["/playlist/%E0%A4%A", *MALFORMED_LINKS])
+def test_a_malformed_link_shows_not_found_from_the_gateway(page: Page, spa_gateway, path):
+    assert_not_found(page, spa_gateway.url + path)
+
+
 def test_status_bar_and_model_panel(page: Page, base_url, screenshots_dir):
     info = api(base_url, "/api/model")
     page.goto("/model")

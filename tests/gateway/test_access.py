@@ -204,6 +204,8 @@ def test_jwt_mode_needs_its_settings():
         create_app(Settings(auth_mode="jwt"))
 
 
-def test_proxy_mode_refuses_a_forgeable_client_address():
-    with pytest.raises(ValueError, match="FORWARDED_ALLOW_IPS"):
-        create_app(Settings(auth_mode="proxy", forwarded_allow_ips="*"))
+def test_proxy_mode_trust_ignores_a_forwarded_address(make_app):
+    """FORWARDED_ALLOW_IPS=* lets any peer name the logged address, never the trusted one."""
+    proxy = make_app(auth_mode="proxy", forwarded_allow_ips="*")
+    assert proxy.get("/api/me", headers={**ALICE, "X-Forwarded-For": "203.0.113.9"}).json()[
+        "id"] == "alice"

@@ -158,3 +158,18 @@ def test_a_retired_playlist_is_never_recommended_again_at_once(api):
     assert len(similar) == 10 and not {i["playlist_id"] for i in similar} & set(retired)
     browse = api.get("/api/playlists", params={"limit": 100}).json()["items"]
     assert not {p["id"] for p in browse} & set(retired)
+
+
+def test_similar_returns_k_items_past_retired_ones_whenever_the_model_has_them(api):
+    """After the one above (it retires more): k=100 of 150 playlists is 100 items, however many
+    of the nearest are retired."""
+    seed = api.get("/api/playlists", params={"limit": 1}).json()["items"][0]["id"]
+    nearest = [item["playlist_id"] for item in
+               api.get(f"/api/playlists/{seed}/similar", params={"k": 100}).json()["items"]]
+    assert len(nearest) == 100
+    for playlist_id in nearest[:10]:
+        assert api.delete(f"/api/playlists/{playlist_id}").status_code == 200
+    after = [item["playlist_id"] for item in
+             api.get(f"/api/playlists/{seed}/similar", params={"k": 100}).json()["items"]]
+    assert len(after) == 100 and not set(after) & set(nearest[:10])
+    assert after[:90] == nearest[10:]

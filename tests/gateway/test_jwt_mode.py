@@ -14,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devtools.procs import free_port, gateway_for
+from tests.hostile import JSON, NON_FINITE_SAMPLE, strict_json
 
 pytestmark = pytest.mark.slow
 ISSUER, AUDIENCE = "https://issuer.test", "playlist-recs"
@@ -178,3 +179,12 @@ def test_issuer_keys_unreachable_is_503_never_500(gateway, issuer):
     assert httpx.get(gateway.url + "/api/playlists?limit=1").status_code == 200
     anonymous = httpx.get(gateway.url + "/api/me")
     assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"] == "Bearer"
+
+
+def test_non_finite_numbers_are_422_for_a_signed_in_admin(gateway, issuer):
+    admin = {"Authorization": f"Bearer {issuer.token('k1', sub='dana', roles=['admin'])}",
+             **JSON}
+    for method, path, body in NON_FINITE_SAMPLE:
+        answer = httpx.request(method, gateway.url + path, content=body, headers=admin)
+        assert answer.status_code == 422, (path, body, answer.text[:200])
+        assert strict_json(answer.text)["detail"]

@@ -5,6 +5,7 @@ import pytest
 
 from devtools.nginx_proc import start_nginx
 from devtools.procs import free_port, gateway_for
+from frontend.build import build
 
 
 @pytest.fixture(scope="module")
@@ -22,3 +23,14 @@ def nginx(gateway, artifacts_dir):
     proxy = start_nginx(gateway.url, port, artifacts_dir / "logs" / f"nginx-rel-{port}.log")
     yield proxy
     proxy.stop()
+
+
+@pytest.fixture(scope="module")
+def spa_gateway(bento_server, sample_data_dir, artifacts_dir, tmp_path_factory):
+    """A gateway serving the built SPA itself (SPA_DIR), as `make run` runs it."""
+    work = tmp_path_factory.mktemp("reliability-spa")
+    build(work / "dist")
+    server = gateway_for(bento_server.url, f"sqlite:///{work / 'gateway.db'}", sample_data_dir,
+                         artifacts_dir / "logs", LOG_LEVEL="warning", SPA_DIR=str(work / "dist"))
+    yield server
+    server.stop()

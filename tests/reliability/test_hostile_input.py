@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 
+from tests.hostile import NON_FINITE, NON_FINITE_CASES, strict_json
+
 pytestmark = pytest.mark.slow
 JSON = {"content-type": "application/json"}
 DEEP = ("[" * 100_000 + "]" * 100_000).encode()
@@ -82,6 +84,38 @@ def test_nginx_passes_or_refuses_hostile_requests_as_4xx(nginx, method, path, kw
         check(client.request(method, path, **sendable(kwargs)), expected, NGINX_LIMITS)
 
 
+@pytest.mark.parametrize("method,path,body", NON_FINITE_CASES)
+def test_non_finite_numbers_are_422_with_a_json_detail(gateway, method, path, body):
+    response = httpx.request(method, gateway.url + path, content=body, headers=JSON, timeout=10)
+    assert response.status_code == 422, response.text[:300]
+    assert strict_json(response.text)["detail"]
+
+
+def test_a_422_echoes_only_a_short_excerpt_of_the_input(gateway):
+    response = httpx.post(gateway.url + "/api/users", json={"name": "x" * 50_000}, timeout=10)
+    assert response.status_code == 422 and len(response.content) < 1000, response.text[:300]
+    assert strict_json(response.text)["detail"][0]["input"].startswith("xxx")
+
+
+# Paths no file can have (a segment over NAME_MAX, a NUL byte, past PATH_MAX) are client routes:
+# the SPA answers them (its own "not found"); under /api they are the API's JSON 404.
+ODD_PATHS = ["/x" + "a" * 300, "/playlist/" + "a" * 300, "/a%00b", "/assets/a%00b.js",
+             "/" + "a/" * 3000, "/" + "a" * 254 + "/" + "b" * 300, "/%2e%2e/%2e%2e/etc/passwd"]
+
+
+@pytest.mark.parametrize("path", ODD_PATHS)
+def test_odd_paths_get_the_app(spa_gateway, path):
+    response = httpx.get(spa_gateway.url + path, timeout=10)
+    assert response.status_code == 200, response.text[:300]
+    assert "<!doctype html>" in response.text.lower()
+
+
+@pytest.mark.parametrize("path", ["/api/" + "a" * 300, "/api/a%00b", "/api/" + "a/" * 3000])
+def test_odd_api_paths_are_json_404s(spa_gateway, path):
+    response = httpx.get(spa_gateway.url + path, timeout=10)
+    assert response.status_code == 404 and response.json()["detail"], response.text[:300]
+
+
 @pytest.mark.parametrize("headers", [{"x-request-id": "a" * 5000},
                                      {"x-request-id": "bad\u00e9id".encode("utf-8")},
                                      {"accept": "text/html"},
@@ -105,6 +139,10 @@ BENTO_CASES = [
     ("/recommend", json.dumps({"history": ["y" * 129]}).encode(), 400),
     ("/recommend", b'{"k": -1}', 400),
     ("/recommend", b'{"k": 1e400}', 400),
+    *[("/recommend", b'{"k": %s}' % number, 400) for number in NON_FINITE],
+    *[("/recommend", b'{"history": ["a"], "history_times": [%s]}' % number, 400)
+      for number in NON_FINITE],
+    *[("/similar", b'{"playlist_id": %s}' % number, 400) for number in NON_FINITE],
     ("/recommend", b'{"k": 100000000000000000000000000000}', 400),
     ("/similar", b'{"playlist_id": ""}', 400),
     ("/similar", b'{"playlist_id": "nope"}', 404),
@@ -119,3 +157,28 @@ def test_bento_refuses_hostile_requests(bento_server, path, body, expected):
     assert response.status_code == expected, response.text[:300]
     assert response.json()
     assert httpx.get(bento_server.url + "/readyz", timeout=10).status_code == 200
+
+
+# BentoML parses a form content type as a form (multipart with no boundary: its 500), and
+# anything else as JSON; the APIs take JSON only, so the rest is a 415 before BentoML reads it.
+BENTO_CONTENT_TYPES = ["multipart/form-data", "multipart/form-data; boundary=x",
+                       "application/x-www-form-urlencoded", "text/plain", "application/xml",
+                       "Multipart/Form-Data", "application/vnd.bentoml+pickle"]
+
+
+@pytest.mark.parametrize("content_type", BENTO_CONTENT_TYPES)
+@pytest.mark.parametrize("path", ["/recommend", "/similar", "/model_info"])
+def test_bento_refuses_bodies_that_are_not_json(bento_server, path, content_type):
+    response = httpx.post(bento_server.url + path, content=b'{"k": 3}',
+                          headers={"content-type": content_type}, timeout=30)
+    assert response.status_code == 415, response.text[:300]
+    assert strict_json(response.text)["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8",
+                                          "APPLICATION/JSON", None])
+def test_bento_takes_json_bodies(bento_server, content_type):
+    headers = {"content-type": content_type} if content_type else {}
+    response = httpx.post(bento_server.url + "/recommend", content=b'{"k": 3}', headers=headers,
+                          timeout=30)
+    assert response.status_code == 200 and len(response.json()["items"]) == 3, response.text
