@@ -67,7 +67,9 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BentoUnavailable)
     async def bento_unavailable(_: Request, exc: BentoUnavailable):
-        return error(503, str(exc))
+        response = error(503, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(BentoRejected)
     async def bento_rejected(_: Request, exc: BentoRejected):
