@@ -131,6 +131,8 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
     app.state.authenticator = authenticator
     app.state.write_quota = WriteQuota(settings.write_quota_per_minute,
                                        settings.write_quota_burst)
+    app.state.admin_write_quota = WriteQuota(settings.admin_write_quota_per_minute,
+                                             settings.admin_write_quota_burst)
     add_error_handlers(app)
     for router in (system, me, users, playlists, likes, recommendations, online):
         app.include_router(router.router)
