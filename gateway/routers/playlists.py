@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue
+from gateway.quota import OVER_QUOTA
 from gateway.access import AdminWriteDep, audit
 from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
 from gateway.routers.recommendations import MAX_K
@@ -28,7 +29,7 @@ def list_playlists(store: StoreDep, q: SearchText = None, tag: TagText = None,
 
 
 @router.post("/api/playlists", response_model=Playlist, status_code=201,
-             responses={409: {"description": "the id is taken"}})
+             responses={409: {"description": "the id is taken"}, **OVER_QUOTA})
 def create_playlist(body: PlaylistCreate, store: StoreDep, _: AdminWriteDep, request: Request):
     """Admin: a new catalogue entry (the id is generated when not given). Browse and likes see
     it at once; the model recommends it after the next retraining."""
@@ -45,7 +46,8 @@ def get_playlist(playlist_id: PlaylistIdPath, store: StoreDep):
     return store.get_playlist(playlist_id)
 
 
-@router.patch("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
+@router.patch("/api/playlists/{playlist_id}", response_model=Playlist,
+              responses={**NOT_FOUND, **OVER_QUOTA})
 def update_playlist(playlist_id: PlaylistIdPath, body: PlaylistUpdate, store: StoreDep,
                     _: AdminWriteDep, request: Request):
     """Admin: change name, description, tags or tracks (only the fields sent)."""
@@ -55,7 +57,8 @@ def update_playlist(playlist_id: PlaylistIdPath, body: PlaylistUpdate, store: St
     return updated
 
 
-@router.delete("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
+@router.delete("/api/playlists/{playlist_id}", response_model=Playlist,
+               responses={**NOT_FOUND, **OVER_QUOTA})
 def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminWriteDep,
                     request: Request):
     """Admin: retire (idempotent). The row and its likes stay; from this moment it is hidden

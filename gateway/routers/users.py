@@ -7,6 +7,7 @@ import secrets
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from gateway.quota import OVER_QUOTA
 from gateway.access import AdminWriteDep, audit, no_store, require_admin
 from gateway.deps import StoreDep
 from gateway.routers.me import Erased
@@ -30,7 +31,7 @@ def get_user(user_id: UserIdPath, store: StoreDep):
 
 
 @router.post("", response_model=User, status_code=201,
-             responses={409: {"description": "the id is taken"}})
+             responses={409: {"description": "the id is taken"}, **OVER_QUOTA})
 def create_user(body: UserCreate, store: StoreDep, request: Request, _: AdminWriteDep):
     """A new listener; the id is generated when not given."""
     user = store.create_user(body.id or f"u-{secrets.token_hex(6)}", body.name)
@@ -39,7 +40,7 @@ def create_user(body: UserCreate, store: StoreDep, request: Request, _: AdminWri
 
 
 @router.delete("/{user_id}", response_model=Erased,
-               responses={404: {"description": "unknown user"}})
+               responses={404: {"description": "unknown user"}, **OVER_QUOTA})
 async def erase_user(user_id: UserIdPath, store: StoreDep, request: Request, _: AdminWriteDep):
     """Erase any listener and all their feedback."""
     recorder = request.app.state.serving.recorder
