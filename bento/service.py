@@ -79,7 +79,7 @@ def model_info_gauge():
 
 @bentoml.service(
     name="playlist_recommender",
-    # Past 64 requests in flight per service (split across workers) BentoML answers 503 at
+    # Past 64 requests in flight per service (split across workers) BentoML answers 429 at
     # once instead of queueing without bound; the gateway maps that to its own 503.
     traffic={"timeout": 10, "max_concurrency": 64},
     workers=int(os.environ.get("BENTO_WORKERS", "1")),

@@ -98,10 +98,11 @@ def bentoml_serve(bentoml_home: Path, port: int, log_path: Path,
 
 
 def uvicorn_gateway(port: int, log_path: Path, env: dict[str, str], workers: int = 1) -> Server:
-    """A real uvicorn running the gateway app on 127.0.0.1:`port` (`workers` processes)."""
+    """The gateway on 127.0.0.1:`port` (`workers` processes) as the image runs it:
+    `python -m gateway.serve`, uvicorn with the gateway's connection limits."""
     return start_server(
-        [str(VENV_BIN / "uvicorn"), "gateway.main:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), "--no-proxy-headers"],
+        [sys.executable, "-m", "gateway.serve", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers)],
         "/health", port, log_path, env=env)
 
 

@@ -60,6 +60,9 @@ async def require_admin(identity: IdentityDep) -> Identity:
     raise HTTPException(403, "only admins may do this")
 
 
+AdminDep = Annotated[Identity, Depends(require_admin)]
+
+
 def allow_self_or_admin(identity: Identity, user_id: str) -> Identity:
     if identity.admin or (identity.subject is not None and identity.subject == user_id):
         return identity
@@ -76,10 +79,23 @@ async def require_self_or_admin(
     return allow_self_or_admin(identity, user_id)
 
 
-async def write_quota(request: Request, identity: IdentityDep) -> Identity:
-    """Each listener's writes go through a token bucket (gateway.quota); 429 when empty."""
+def quota_key(request: Request, identity: Identity) -> str:
+    """Whose budget a write spends: the signed-in subject, else (demo mode's anonymous
+    admin-equivalent callers) the peer address."""
     if identity.subject is not None:
-        request.app.state.write_quota.take(identity.subject)
+        return identity.subject
+    return f"peer:{request.client.host if request.client else '-'}"
+
+
+async def write_quota(request: Request, identity: IdentityDep) -> Identity:
+    """Each caller's writes go through a token bucket (gateway.quota); 429 when empty."""
+    request.app.state.write_quota.take(quota_key(request, identity))
+    return identity
+
+
+async def admin_write(request: Request, identity: AdminDep) -> Identity:
+    """An admin's write: allowed (require_admin), then from the admins' own bucket."""
+    request.app.state.admin_write_quota.take(quota_key(request, identity))
     return identity
 
 
@@ -97,7 +113,7 @@ def audit(request: Request, action: str, **fields) -> None:
                                    "admin": bool(identity and identity.admin), **fields})
 
 
-AdminDep = Annotated[Identity, Depends(require_admin)]
 ListenerDep = Annotated[Identity, Depends(require_listener)]
 SelfOrAdminDep = Annotated[Identity, Depends(require_self_or_admin)]
 WriteQuotaDep = Annotated[Identity, Depends(write_quota)]
+AdminWriteDep = Annotated[Identity, Depends(admin_write)]

@@ -1,5 +1,19 @@
 """The Bento over HTTP: one shared keep-alive client, upstream failures as typed errors.
 
+What the gateway answers for each thing the Bento can answer (`gateway_upstream_errors_total`
+counts every row but the first by endpoint and `kind`):
+
+| the Bento                                 | the gateway                             | kind       |
+|-------------------------------------------|-----------------------------------------|------------|
+| 2xx with JSON                             | the route's answer                      |            |
+| 400, 404, 413, 422 (the ids, sizes asked) | the same status and the Bento's detail  | http_NNN   |
+| 429 (BentoML at `max_concurrency`), 503   | 503, Retry-After: 1; /ready says so     | overloaded |
+|                                           | after OVERLOAD_STREAK of them in a row  |            |
+| any other 4xx or 5xx (504: its timeout)   | 503, Retry-After: 5                     | http_NNN   |
+| 2xx that is not JSON                      | 503, Retry-After: 5                     | bad_json   |
+| no answer in BENTO_TIMEOUT_SECONDS        | 503, Retry-After: 5                     | timeout    |
+| refused or broken connection              | 503, Retry-After: 5                     | unreachable|
+
 The transport is aiohttp: on this path it costs about a third of the CPU of httpx per call
 (bench/gateway_overhead.py), and the gateway's CPU per request is what bounds its throughput.
 """
@@ -20,12 +34,30 @@ log = logging.getLogger("gateway.bento")
 KEEPALIVE_SECONDS = 3.0
 
 
+# Bento answers about the request itself, passed on to the caller.
+PASSED_THROUGH = frozenset({400, 404, 413, 422})
+# BentoML answers 429 past its max_concurrency (bento/service.py); 503 is the usual "busy".
+OVERLOADED = frozenset({429, 503})
+# /ready reports the Bento overloaded after this many overloaded answers in a row, until one
+# succeeds or none has come for OVERLOAD_WINDOW_SECONDS.
+OVERLOAD_STREAK = 5
+OVERLOAD_WINDOW_SECONDS = 30.0
+
+
 class BentoUnavailable(Exception):
     """The Bento did not answer in time, refused the connection, or failed (-> 503)."""
 
+    retry_after = 5
+
+
+class BentoOverloaded(BentoUnavailable):
+    """The Bento is at its limit of requests in flight (-> 503, retry soon)."""
+
+    retry_after = 1
+
 
 class BentoRejected(Exception):
-    """The Bento answered 4xx: the caller's request was wrong (-> the same status)."""
+    """The Bento refused the request itself (PASSED_THROUGH -> the same status)."""
 
     def __init__(self, status_code: int, detail: Any):
         self.status_code, self.detail = status_code, detail
@@ -86,12 +118,19 @@ def error_detail(status: int, content: bytes) -> Any:
 
 
 class BentoClient:
-    def __init__(self, transport: Transport, metrics: Metrics):
-        self.transport, self.metrics = transport, metrics
+    def __init__(self, transport: Transport, metrics: Metrics, clock=time.monotonic):
+        self.transport, self.metrics, self.clock = transport, metrics, clock
+        self.overload_streak, self.last_overload = 0, 0.0
+
+    def overloaded(self) -> bool:
+        """Whether the Bento has been answering "overloaded" lately, and only that."""
+        return (self.overload_streak >= OVERLOAD_STREAK
+                and self.clock() - self.last_overload < OVERLOAD_WINDOW_SECONDS)
 
     async def call(self, method: str, path: str, body: dict | None = None,
-                   expect_json: bool = True) -> Any:
-        """Send one request with the current request id; map every failure to our errors."""
+                   expect_json: bool = True, probe: bool = False) -> Any:
+        """Send one request with the current request id; map every failure to our errors (a
+        `probe` succeeds past max_concurrency too, so it does not end an overload streak)."""
         endpoint = path.lstrip("/")
         headers = {REQUEST_ID_HEADER: request_id_var.get()}
         content = None
@@ -109,12 +148,18 @@ class BentoClient:
             raise BentoUnavailable("the recommender (Bento) is unreachable") from None
         finally:
             self.metrics.upstream_latency.labels(endpoint).observe(time.perf_counter() - started)
-        if 400 <= status < 500:
+        if status in OVERLOADED:
+            self.overload_streak, self.last_overload = self.overload_streak + 1, self.clock()
+            self._failed(endpoint, "overloaded", error_detail(status, payload))
+            raise BentoOverloaded(f"the recommender (Bento) is overloaded ({status})")
+        if status in PASSED_THROUGH:
             self.metrics.upstream_errors.labels(endpoint, f"http_{status}").inc()
             raise BentoRejected(status, error_detail(status, payload))
-        if status >= 500:
+        if status >= 300:
             self._failed(endpoint, f"http_{status}", error_detail(status, payload))
             raise BentoUnavailable(f"the recommender (Bento) failed with {status}")
+        if not probe:
+            self.overload_streak = 0
         if not expect_json:
             return None
         try:
@@ -151,5 +196,9 @@ class BentoClient:
         return await self.call("POST", "/model_info", {})
 
     async def ready(self) -> None:
-        """Raise BentoUnavailable unless the Bento's /readyz answers 200."""
-        await self.call("GET", "/readyz", expect_json=False)
+        """Raise BentoUnavailable unless the Bento's /readyz answers 200 (BentoML answers it
+        past max_concurrency too) and its recent answers were not all "overloaded"."""
+        await self.call("GET", "/readyz", expect_json=False, probe=True)
+        if self.overloaded():
+            raise BentoOverloaded(f"overloaded: its last {self.overload_streak} answers were "
+                                  "429 or 503")

@@ -4,7 +4,9 @@ every IMPRESSIONS_FLUSH_MS or once IMPRESSIONS_BATCH_ROWS items are waiting, pru
 than IMPRESSIONS_RETENTION_DAYS, and flushes what is left at shutdown.
 
 A full buffer (the database is slow or down) drops new impressions and counts them: metrics
-may lose rows, a listener's request never waits for them.
+may lose rows, a listener's request never waits for them. Anonymous answers (popular picks) are
+counted in gateway_impressions_total and never written: no like can follow them up, and a row
+per anonymous request let anyone grow the table at will.
 """
 from __future__ import annotations
 
@@ -53,6 +55,8 @@ class ImpressionRecorder:
         if not playlist_ids:
             return
         self.shown.labels(model_version, arm).inc(len(playlist_ids))
+        if user_id is None:
+            return
         if self.buffered_items + len(playlist_ids) > self.max_buffered:
             self.dropped.inc(len(playlist_ids))
             return

@@ -68,7 +68,9 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BentoUnavailable)
     async def bento_unavailable(_: Request, exc: BentoUnavailable):
-        return error(503, str(exc))
+        response = error(503, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     @app.exception_handler(BentoRejected)
     async def bento_rejected(_: Request, exc: BentoRejected):
@@ -131,6 +133,8 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
     app.state.authenticator = authenticator
     app.state.write_quota = WriteQuota(settings.write_quota_per_minute,
                                        settings.write_quota_burst)
+    app.state.admin_write_quota = WriteQuota(settings.admin_write_quota_per_minute,
+                                             settings.admin_write_quota_burst)
     add_error_handlers(app)
     for router in (system, me, users, playlists, likes, recommendations, online):
         app.include_router(router.router)

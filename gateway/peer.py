@@ -4,9 +4,10 @@ Proxy mode believes identity headers only from AUTH_TRUSTED_PROXIES, and that mu
 by the socket's peer. uvicorn's own X-Forwarded-For handling (on by default) replaces
 scope["client"] with the forwarded address before the app runs, so a request from the
 trusted proxy carrying the `X-Forwarded-For` every proxy adds looked like one from the
-listener's address, and was refused. The gateway therefore runs uvicorn with
-`--no-proxy-headers` and applies X-Forwarded-For itself (uvicorn's ProxyHeadersMiddleware,
-FORWARDED_ALLOW_IPS), after noting the peer under scope["peer"]. Proxy mode refuses to start
+listener's address, and was refused. The gateway therefore runs uvicorn without it
+(`gateway.serve`: proxy_headers=False; plain uvicorn: `--no-proxy-headers`) and applies
+X-Forwarded-For itself (uvicorn's ProxyHeadersMiddleware, FORWARDED_ALLOW_IPS), after noting
+the peer under scope["peer"]. Proxy mode refuses to start
 under a uvicorn that rewrites the address itself."""
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from fastapi import HTTPException
 
 # Buckets of listeners not seen for a while are dropped oldest first beyond this many.
 MAX_TRACKED = 100_000
+# For the OpenAPI document of every route behind a quota.
+OVER_QUOTA = {429: {"description": "over the write quota; Retry-After says when to retry"}}
 
 
 class QuotaExceeded(HTTPException):

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     allowed_hosts: str = "localhost,127.0.0.1,testserver"
     write_quota_per_minute: float = Field(60.0, gt=0)
     write_quota_burst: int = Field(20, ge=1)
+    # Admin writes (catalogue and listener records) draw on their own bucket per admin.
+    admin_write_quota_per_minute: float = Field(120.0, gt=0)
+    admin_write_quota_burst: int = Field(30, ge=1)
     # The model registry, for the last retrain's verdict on /api/model (empty: none).
     mlflow_tracking_uri: str = ""
     # Online metrics (docs/ARCHITECTURE.md "Impressions"): what was shown, written in batches.

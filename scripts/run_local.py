@@ -81,12 +81,9 @@ def main() -> None:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     wait_ready(f"{bento_url}/readyz", children[0])
-    # The same per-process limits as the image's CMD (gateway/Dockerfile).
-    children.append(subprocess.Popen([str(BIN / "uvicorn"), "gateway.main:app", "--host",
-                                      "127.0.0.1", "--port", str(args.gateway_port),
-                                      "--limit-concurrency", "200", "--timeout-keep-alive", "5",
-                                      "--no-proxy-headers"],
-                                     env=env))
+    # The image's CMD: uvicorn with the gateway's connection limits (gateway/serve.py).
+    children.append(subprocess.Popen([sys.executable, "-m", "gateway.serve", "--host",
+                                      "127.0.0.1", "--port", str(args.gateway_port)], env=env))
     wait_ready(f"{gateway_url}/ready", children[1])
     auth_mode = env.get("AUTH_MODE", "demo")
     demo_note = "   (anyone on this machine may act as any listener)" if auth_mode == "demo" else ""

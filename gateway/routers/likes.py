@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 
+from gateway.quota import OVER_QUOTA
 from gateway.access import WriteQuotaDep, audit, no_store, require_self_or_admin
 from gateway.deps import StoreDep
 from gateway.store import Store
@@ -32,14 +33,15 @@ def list_likes(user_id: UserIdPath, store: StoreDep):
     return {"user_id": user_id, "items": items, "total": len(items)}
 
 
-@router.put("/{playlist_id}", response_model=LikeState, responses=NOT_FOUND)
+@router.put("/{playlist_id}", response_model=LikeState, responses={**NOT_FOUND, **OVER_QUOTA})
 def like(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
          _: WriteQuotaDep):
     """Idempotent; answers only once the like is committed."""
     return record_like(request, store, user_id, playlist_id, liked=True)
 
 
-@router.delete("/{playlist_id}", response_model=LikeState, responses=NOT_FOUND)
+@router.delete("/{playlist_id}", response_model=LikeState,
+               responses={**NOT_FOUND, **OVER_QUOTA})
 def unlike(user_id: UserIdPath, playlist_id: PlaylistIdPath, store: StoreDep, request: Request,
            _: WriteQuotaDep):
     """Idempotent: unliking what was never liked is fine."""

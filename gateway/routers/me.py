@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from gateway.quota import OVER_QUOTA
 from gateway.access import ListenerDep, WriteQuotaDep, audit, no_store
 from gateway.deps import MetricsDep, ServingDep, StoreDep
 from gateway.routers.likes import record_like
@@ -16,6 +17,7 @@ from gateway.schemas import K, LikeState, Likes, PlaylistIdPath, Recommendations
 
 router = APIRouter(prefix="/api/me", tags=["me"], dependencies=[Depends(no_store)])
 UNAUTHORIZED = {401: {"description": "not signed in"}}
+WRITE = {**UNAUTHORIZED, **OVER_QUOTA}
 
 
 class Me(BaseModel):
@@ -64,14 +66,14 @@ def my_likes(identity: ListenerDep, store: StoreDep):
     return {"user_id": identity.subject, "items": items, "total": len(items)}
 
 
-@router.put("/likes/{playlist_id}", response_model=LikeState, responses=UNAUTHORIZED)
+@router.put("/likes/{playlist_id}", response_model=LikeState, responses=WRITE)
 def like(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
          store: StoreDep, request: Request):
     """Idempotent; answers only once the like is committed."""
     return record_like(request, store, identity.subject, playlist_id, liked=True)
 
 
-@router.delete("/likes/{playlist_id}", response_model=LikeState, responses=UNAUTHORIZED)
+@router.delete("/likes/{playlist_id}", response_model=LikeState, responses=WRITE)
 def unlike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
            store: StoreDep, request: Request):
     return record_like(request, store, identity.subject, playlist_id, liked=False)
@@ -101,14 +103,14 @@ def record_dislike(request: Request, store: Store, user_id: str, playlist_id: st
     return {"user_id": user_id, "playlist_id": playlist_id, "disliked": disliked}
 
 
-@router.put("/dislikes/{playlist_id}", response_model=DislikeState, responses=UNAUTHORIZED)
+@router.put("/dislikes/{playlist_id}", response_model=DislikeState, responses=WRITE)
 def dislike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
             store: StoreDep, request: Request):
     """"Not for me": never recommended to this listener again, until DELETE undoes it."""
     return record_dislike(request, store, identity.subject, playlist_id, disliked=True)
 
 
-@router.delete("/dislikes/{playlist_id}", response_model=DislikeState, responses=UNAUTHORIZED)
+@router.delete("/dislikes/{playlist_id}", response_model=DislikeState, responses=WRITE)
 def undislike(playlist_id: PlaylistIdPath, identity: ListenerDep, _: WriteQuotaDep,
               store: StoreDep, request: Request):
     return record_dislike(request, store, identity.subject, playlist_id, disliked=False)

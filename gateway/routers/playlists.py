@@ -8,7 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from gateway import catalogue
-from gateway.access import AdminDep, audit
+from gateway.quota import OVER_QUOTA
+from gateway.access import AdminWriteDep, audit
 from gateway.deps import BentoDep, MetricsDep, StoreDep, enrich
 from gateway.routers.recommendations import ask_for
 from gateway.schemas import (K, Limit, Offset, Playlist, PlaylistCreate, PlaylistIdPath,
@@ -28,8 +29,8 @@ def list_playlists(store: StoreDep, q: SearchText = None, tag: TagText = None,
 
 
 @router.post("/api/playlists", response_model=Playlist, status_code=201,
-             responses={409: {"description": "the id is taken"}})
-def create_playlist(body: PlaylistCreate, store: StoreDep, _: AdminDep, request: Request):
+             responses={409: {"description": "the id is taken"}, **OVER_QUOTA})
+def create_playlist(body: PlaylistCreate, store: StoreDep, _: AdminWriteDep, request: Request):
     """Admin: a new catalogue entry (the id is generated when not given). Browse and likes see
     it at once; the model recommends it after the next retraining."""
     playlist_id = body.id or f"pl-{secrets.token_hex(6)}"
@@ -45,9 +46,10 @@ def get_playlist(playlist_id: PlaylistIdPath, store: StoreDep):
     return store.get_playlist(playlist_id)
 
 
-@router.patch("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
+@router.patch("/api/playlists/{playlist_id}", response_model=Playlist,
+              responses={**NOT_FOUND, **OVER_QUOTA})
 def update_playlist(playlist_id: PlaylistIdPath, body: PlaylistUpdate, store: StoreDep,
-                    _: AdminDep, request: Request):
+                    _: AdminWriteDep, request: Request):
     """Admin: change name, description, tags or tracks (only the fields sent)."""
     changes = body.changes()
     updated = catalogue.update_playlist(store, playlist_id, changes)
@@ -55,8 +57,9 @@ def update_playlist(playlist_id: PlaylistIdPath, body: PlaylistUpdate, store: St
     return updated
 
 
-@router.delete("/api/playlists/{playlist_id}", response_model=Playlist, responses=NOT_FOUND)
-def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminDep,
+@router.delete("/api/playlists/{playlist_id}", response_model=Playlist,
+               responses={**NOT_FOUND, **OVER_QUOTA})
+def retire_playlist(playlist_id: PlaylistIdPath, store: StoreDep, _: AdminWriteDep,
                     request: Request):
     """Admin: retire (idempotent). The row and its likes stay; from this moment it is hidden
     from browse and never recommended, without retraining."""

@@ -7,7 +7,8 @@ import secrets
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from gateway.access import AdminDep, audit, no_store, require_admin
+from gateway.quota import OVER_QUOTA
+from gateway.access import AdminWriteDep, audit, no_store, require_admin
 from gateway.deps import StoreDep
 from gateway.routers.me import Erased
 from gateway.schemas import Limit, Offset, SearchText, User, UserCreate, UserIdPath, UserPage
@@ -30,8 +31,8 @@ def get_user(user_id: UserIdPath, store: StoreDep):
 
 
 @router.post("", response_model=User, status_code=201,
-             responses={409: {"description": "the id is taken"}})
-def create_user(body: UserCreate, store: StoreDep, request: Request, _: AdminDep):
+             responses={409: {"description": "the id is taken"}, **OVER_QUOTA})
+def create_user(body: UserCreate, store: StoreDep, request: Request, _: AdminWriteDep):
     """A new listener; the id is generated when not given."""
     user = store.create_user(body.id or f"u-{secrets.token_hex(6)}", body.name)
     audit(request, "create_listener", user_id=user["id"])
@@ -39,8 +40,8 @@ def create_user(body: UserCreate, store: StoreDep, request: Request, _: AdminDep
 
 
 @router.delete("/{user_id}", response_model=Erased,
-               responses={404: {"description": "unknown user"}})
-async def erase_user(user_id: UserIdPath, store: StoreDep, request: Request, _: AdminDep):
+               responses={404: {"description": "unknown user"}, **OVER_QUOTA})
+async def erase_user(user_id: UserIdPath, store: StoreDep, request: Request, _: AdminWriteDep):
     """Erase any listener and all their feedback."""
     recorder = request.app.state.serving.recorder
     if recorder is not None:  # their buffered impressions are never written

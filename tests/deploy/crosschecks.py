@@ -336,16 +336,18 @@ def nginx_identity_errors(conf_text):
     return errors
 
 
+GATEWAY_CMD = '["python", "-m", "gateway.serve"]'
+
+
 def gateway_limits_errors(dockerfile_text, objects):
-    """uvicorn's concurrency and keep-alive limits, and --no-proxy-headers (gateway/peer.py),
-    live in the image's CMD; no Deployment may replace that CMD (it would drop them)."""
-    cmd = next((line for line in dockerfile_text.split("\nCMD ")[1:]), "")
-    errors = [f"gateway/Dockerfile CMD lacks {flag}"
-              for flag in ("--limit-concurrency", "--timeout-keep-alive", "--no-proxy-headers")
-              if flag not in cmd]
+    """The gateway's connection limits live in gateway/serve.py, which the image's CMD runs;
+    no Deployment may replace that CMD (it could run plain uvicorn without them)."""
+    cmds = [line.strip() for line in dockerfile_text.split("\nCMD ")[1:]]
+    errors = [] if cmds and cmds[-1] == GATEWAY_CMD else \
+        [f"gateway/Dockerfile CMD is not {GATEWAY_CMD}: {cmds[-1] if cmds else None}"]
     for d in of_kind(objects, "Deployment"):
         if d["metadata"]["name"] == "gateway":
-            errors += [f"{name_of(d)}: sets {key}, replacing the image's uvicorn limits"
+            errors += [f"{name_of(d)}: sets {key}, replacing the image's gateway.serve"
                        for c in pod_containers(d) for key in ("command", "args") if key in c]
     return errors
 

@@ -323,15 +323,18 @@ def test_nginx_identity_check_fails_when_a_header_passes_through():
 GATEWAY_DOCKERFILE = REPO / "gateway" / "Dockerfile"
 
 
-def test_gateway_runs_with_uvicorn_limits(rendered):
+def test_gateway_runs_with_its_connection_limits(rendered):
     for overlay in OVERLAYS:
         assert cc.gateway_limits_errors(GATEWAY_DOCKERFILE.read_text(), rendered[overlay]) == []
 
 
 def test_gateway_limits_check_fails_without_them(prod):
-    text = GATEWAY_DOCKERFILE.read_text().replace('"--limit-concurrency", "200", ', "")
+    text = GATEWAY_DOCKERFILE.read_text().replace(
+        cc.GATEWAY_CMD, '["uvicorn", "gateway.main:app", "--limit-concurrency", "200"]')
     find(prod, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0][
         "args"] = ["uvicorn", "gateway.main:app"]
     errors = cc.gateway_limits_errors(text, prod)
-    assert errors == ["gateway/Dockerfile CMD lacks --limit-concurrency",
-                      "Deployment/gateway: sets args, replacing the image's uvicorn limits"]
+    assert errors == [
+        'gateway/Dockerfile CMD is not ["python", "-m", "gateway.serve"]: '
+        '["uvicorn", "gateway.main:app", "--limit-concurrency", "200"]',
+        "Deployment/gateway: sets args, replacing the image's gateway.serve"]

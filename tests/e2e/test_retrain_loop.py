@@ -100,8 +100,10 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
 
         # 2. Listeners keep liking, through the gateway's API.
         with httpx.Client(base_url=gateway.url, timeout=10) as api:
+            # Each as themselves (X-Demo-User): every listener has a write quota of their own.
             for user, playlist in later_likes:
-                assert api.put(f"/api/users/{user}/likes/{playlist}").status_code == 200
+                assert api.put(f"/api/users/{user}/likes/{playlist}",
+                               headers={"X-Demo-User": user}).status_code == 200
             champion = ItemItemModel.load(
                 Path(first_model_path(env, first["candidate"]["tag"])))[0]
             taste = unrelated_set(champion, TASTE_SIZE)
@@ -111,7 +113,8 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
                 # Liked within a second: the holdout breaks the tie at random, so each playlist
                 # of the taste is held out for some and in the others' training.
                 for playlist in taste:
-                    assert api.put(f"/api/users/new{n:03}/likes/{playlist}").status_code == 200
+                    assert api.put(f"/api/users/new{n:03}/likes/{playlist}",
+                                   headers={"X-Demo-User": f"new{n:03}"}).status_code == 200
 
         # 3. A deliberately worse candidate is rejected: nothing promoted, pin unchanged.
         code, worse, stderr = retrain(env, pin, tmp_path / "run2", "--algorithm", "popularity")

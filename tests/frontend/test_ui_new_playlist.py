@@ -91,8 +91,9 @@ def test_new_admin_playlist_reaches_a_listener_who_likes_its_tags(
 
         # 2. Listeners keep liking (the day's traffic), then the CronJob retrains.
         with httpx.Client(base_url=chain.gateway.url, timeout=10) as api:
-            for user, liked in later_likes:
-                assert api.put(f"/api/users/{user}/likes/{liked}").status_code == 200
+            for user, liked in later_likes:  # each as themselves, on their own write quota
+                assert api.put(f"/api/users/{user}/likes/{liked}",
+                               headers={"X-Demo-User": user}).status_code == 200
         second = retrain(database_url, home, tmp_path / "run2")
         assert second["decision"] == "promoted", second
         assert second["snapshot"]["counts"]["playlists"] == first["snapshot"]["counts"][

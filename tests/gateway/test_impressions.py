@@ -122,11 +122,13 @@ def test_a_like_after_24_hours_is_not_feedback(make_client):
     assert client.get("/api/metrics/online").json()["by_day"][0]["liked"] == 0
 
 
-def test_anonymous_impressions_are_counted_but_left_out_of_the_rate(make_client):
+def test_anonymous_impressions_are_counted_but_never_written(make_client):
     client = make_client(impressions_flush_ms=50)
     client.get("/api/recommendations/popular", params={"k": 2})
-    assert [r["user_id"] for r in wait_for_rows(client, 2)] == [None, None]
-    assert client.get("/api/metrics/online").json()["by_day"] == []
+    client.get("/api/me/recommendations", headers=DEMO, params={"k": 1})
+    assert [r["user_id"] for r in wait_for_rows(client, 1)] == ["u3"]
+    assert 'gateway_impressions_total{arm="champion",model_version="playlist_recommender:fake"}' \
+        ' 3.0' in client.get("/metrics").text
 
 
 def test_disabled_records_nothing(make_client):

@@ -20,7 +20,9 @@ def test_bento_outage_under_load_gives_fast_503s_then_recovers_with_no_like_lost
     bento_port = free_port()
     bento_log = logs / f"bento-outage-{bento_port}.log"
     bento = bentoml_serve(bento_home, bento_port, bento_log)
-    gateway = gateway_for(bento.url, f"sqlite:///{tmp_path}/outage.db", sample_data_dir, logs)
+    # The like worker writes as fast as it can: a quota out of its way (this is about outages).
+    gateway = gateway_for(bento.url, f"sqlite:///{tmp_path}/outage.db", sample_data_dir, logs,
+                          WRITE_QUOTA_BURST="1000000")
     api = httpx.Client(base_url=gateway.url, timeout=10)
     user_id = api.post("/api/users", json={"name": "Patient"}).json()["id"]
 
