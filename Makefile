@@ -62,6 +62,12 @@ images: install system-deps
 	$(PY) -m scripts.images.smoke
 	$(PY) -m scripts.images.report --out docs/IMAGES.md
 
+# The OpenAPI fuzzer's long version: 500 generated requests per operation of the live gateway
+# and the live Bento (make test runs 25); no 5xx, answers as documented.
+.PHONY: fuzz
+fuzz: install system-deps
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-500} $(PY) -m pytest -q tests/reliability/test_fuzz.py
+
 # Recommendation quality vs EASE/ALS on real data; rewrites docs/QUALITY.md (several minutes).
 quality: install
 	$(PY) -m bench.quality

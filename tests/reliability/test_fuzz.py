@@ -5,6 +5,8 @@ Hypothesis drives schemathesis's strategies directly (its pytest plugin does not
 this pytest); every operation runs, and all failures are reported together."""
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -12,7 +14,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 pytestmark = pytest.mark.slow
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
+# 25 seed-fixed cases per operation in `make test`; `make fuzz` runs the long version.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=list(HealthCheck), print_blob=False)
 CHECKS = [not_a_server_error, response_schema_conformance]
 
