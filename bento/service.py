@@ -10,6 +10,7 @@ import gc
 import inspect
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -77,6 +78,22 @@ def model_info_gauge():
                                    ["tag", "registry_version"], multiprocess_mode="max")
 
 
+def record_promotion(promoted_at: str) -> None:
+    """`recommender_model_promoted_timestamp_seconds`: when the served registry version became
+    champion (the "no promotion in N days" alert); absent for a model not from the registry."""
+    import prometheus_client
+
+    if not promoted_at:
+        return
+    try:
+        when = datetime.fromisoformat(promoted_at).timestamp()
+    except ValueError:
+        return
+    prometheus_client.Gauge("recommender_model_promoted_timestamp_seconds",
+                            "When the served registry version was promoted",
+                            multiprocess_mode="max").set(when)
+
+
 @bentoml.service(
     name="playlist_recommender",
     # Past 64 requests in flight per service (split across workers) BentoML answers 429 at
@@ -107,6 +124,7 @@ class PlaylistRecommender:
             recency_half_life_days=self.half_life or 0.0)
         model_info_gauge().labels(tag=self.tag,
                                   registry_version=registry.get("version") or "").set(1)
+        record_promotion(registry.get("promoted_at") or "")
         # The loaded model and catalogue live as long as the worker: out of the collector's
         # sight, a full collection no longer walks them (~240k objects on a 100k catalogue,
         # ~40 ms per full collection, paused in the middle of some request).

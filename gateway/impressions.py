@@ -48,6 +48,7 @@ class ImpressionRecorder:
         self.last_prune = 0.0
         self.shown, self.dropped = metrics.impressions, metrics.impressions_dropped
         self.feedback = metrics.feedback
+        metrics.impressions_buffered.set_function(lambda: self.buffered_items)
 
     def record(self, user_id: str | None, playlist_ids: list[str], model_version: str,
                request_id: str, arm: str) -> None:

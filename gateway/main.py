@@ -22,6 +22,7 @@ from gateway.excerpt import validation_errors
 from gateway.identity import Authenticator
 from gateway.impressions import ImpressionRecorder
 from gateway.limits import HostCheckMiddleware
+from gateway.metrics_port import metrics_server
 from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.peer import PeerMiddleware, check_server_forwarding
@@ -95,6 +96,12 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
     async def lifespan(app: FastAPI):
         check_demo_bind(settings)
         check_server_forwarding(settings)
+        with metrics_server(metrics.registry, settings.metrics_host, settings.metrics_port):
+            async with serving_state(app):
+                yield
+
+    @asynccontextmanager
+    async def serving_state(app: FastAPI):
         engine = make_engine(settings.sqlalchemy_url, settings.database_pool_size,
                              settings.database_max_overflow)
         store = Store(engine)

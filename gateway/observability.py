@@ -9,7 +9,7 @@ import time
 import uuid
 from contextvars import ContextVar
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REQUEST_ID_HEADER = "x-request-id"
 # Ids we accept from callers: short and printable, so they are safe in logs and headers.
@@ -75,6 +75,9 @@ class Metrics:
         # Online metrics (gateway/impressions.py): per model version and arm.
         self.impressions = Counter("gateway_impressions_total", "Recommended items shown",
                                    ["model_version", "arm"], registry=self.registry)
+        self.impressions_buffered = Gauge(
+            "gateway_impressions_buffered", "Impression items waiting to be written (lag)",
+            registry=self.registry)
         self.impressions_dropped = Counter(
             "gateway_impressions_dropped_total",
             "Impressions not recorded (buffer full or database down)", registry=self.registry)

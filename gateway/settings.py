@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     cors_origins: str = ""
     spa_dir: Path | None = None
     log_level: str = "info"
+    # /metrics on a port of its own (gateway/metrics_port.py; 0: on the API port, as make run).
+    metrics_port: int = Field(0, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
     # Identity (README "Auth modes"): who a request speaks for, and who may manage others.
     auth_mode: Literal["demo", "proxy", "jwt"] = "demo"
     auth_demo_allow_remote: bool = False

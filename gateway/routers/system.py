@@ -55,6 +55,9 @@ async def client_config(request: Request):
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
+    """On the API port only while METRICS_PORT is 0 (gateway/metrics_port.py)."""
+    if request.app.state.settings.metrics_port:
+        return JSONResponse({"detail": "metrics are served on METRICS_PORT"}, status_code=404)
     return Response(generate_latest(request.app.state.metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)
 

@@ -306,17 +306,21 @@ def prod_auth_errors(objects):
         passed = notes.get("nginx.ingress.kubernetes.io/auth-response-headers", "").split(",")
         errors += [f"{name_of(ingress)}: auth-response-headers lacks {header}"
                    for header in AUTH_HEADERS if header not in passed]
+    gateway = next(d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "gateway")
+    labels = gateway["spec"]["template"]["metadata"]["labels"]
+    metrics_ports = {p["containerPort"] for c in pod_containers(gateway)
+                     for p in c.get("ports", []) if p.get("name") == "metrics"}
     for policy in of_kind(objects, "NetworkPolicy"):
-        if policy["spec"]["podSelector"].get("matchLabels", {}).get(
-                "app.kubernetes.io/name") != "gateway":
+        if not selects(policy, labels):
             continue
         for rule in policy["spec"].get("ingress", []):
+            ports = {p.get("port") for p in rule.get("ports", [])} or {"every port"}
             for peer in rule.get("from", []):
                 namespace = peer.get("namespaceSelector", {}).get("matchLabels", {}).get(
                     "kubernetes.io/metadata.name")
-                if namespace != "ingress-nginx":
-                    errors.append(f"{name_of(policy)}: admits {peer} to the gateway, not only "
-                                  f"ingress-nginx")
+                if namespace != "ingress-nginx" and not ports <= metrics_ports:
+                    errors.append(f"{name_of(policy)}: admits {peer} to the gateway's "
+                                  f"{sorted(map(str, ports))}, not only its metrics port")
     return errors
 
 

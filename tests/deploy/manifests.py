@@ -63,10 +63,47 @@ def name_of(obj):
     return f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
 
 
+# Custom resources the overlays render, validated against their vendored CRDs (../shared/schemas,
+# sources and versions in its README): prometheus-operator v0.93.0.
+OPERATOR_CRDS = ("prometheus-operator-monitoring.coreos.com_servicemonitors.yaml",
+                 "prometheus-operator-monitoring.coreos.com_prometheusrules.yaml")
+
+
+def custom_resource_errors(obj, crd_path):
+    """Strict errors of `obj` against the CRD version its apiVersion names (spec and the rest;
+    a CRD's root schema may leave apiVersion, kind and metadata to the API server)."""
+    crd = yaml.safe_load(Path(crd_path).read_text())
+    group, version = obj["apiVersion"].split("/")
+    served = next(v for v in crd["spec"]["versions"] if v["name"] == version and v["served"])
+    if group != crd["spec"]["group"] or obj["kind"] != crd["spec"]["names"]["kind"]:
+        return [f"{name_of(obj)}: not the kind {crd_path} defines"]
+    validator = jsonschema.Draft202012Validator(strict(served["schema"]["openAPIV3Schema"]))
+    body = {key: value for key, value in obj.items()
+            if key not in ("apiVersion", "kind", "metadata")}
+    return [f"{name_of(obj)}: {e.message} at /{'/'.join(str(p) for p in e.path)}"
+            for e in validator.iter_errors(body)]
+
+
+def operator_crds():
+    """(apiVersion group, kind) -> the vendored CRD file for it."""
+    found = {}
+    for filename in OPERATOR_CRDS:
+        path = shared_schemas_dir() / filename
+        crd = yaml.safe_load(path.read_text())
+        found[(crd["spec"]["group"], crd["spec"]["names"]["kind"])] = path
+    return found
+
+
 def k8s_schema_errors(objects, version=K8S_VERSION):
-    """One message per object that is not valid, strictly, for that Kubernetes release."""
+    """One message per object that is not valid, strictly, for that Kubernetes release (or
+    for its CRD, for the operators' kinds)."""
     errors = []
+    crds = operator_crds()
     for obj in objects:
+        crd = crds.get((obj.get("apiVersion", "").split("/")[0], obj.get("kind")))
+        if crd is not None:
+            errors += custom_resource_errors(obj, crd)
+            continue
         try:
             kubernetes_validate.validate(obj, version, strict=True)
         except kubernetes_validate.ValidationError as exc:

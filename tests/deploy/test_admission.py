@@ -3,11 +3,9 @@ valid against the vendored policy-controller CRD, admit every image the overlays
 when cd.yml on main signed them) and nothing else; the app's Namespaces opt in."""
 import re
 
-import jsonschema
 import pytest
-import yaml
 
-from tests.deploy.manifests import REPO, render, shared_schemas_dir, strict
+from tests.deploy.manifests import REPO, custom_resource_errors, render, shared_schemas_dir
 
 CRD = "sigstore-policy-controller-clusterimagepolicy-crd.yaml"
 CD_IDENTITY = ("https://github.com/example-org/playlist-recs/.github/workflows/cd.yml"
@@ -20,15 +18,7 @@ def policies():
 
 
 def crd_errors(obj):
-    crd = yaml.safe_load((shared_schemas_dir() / CRD).read_text())
-    group, version = obj["apiVersion"].split("/")
-    served = next(v for v in crd["spec"]["versions"] if v["name"] == version and v["served"])
-    assert group == crd["spec"]["group"] and obj["kind"] == crd["spec"]["names"]["kind"]
-    validator = jsonschema.Draft202012Validator(strict(served["schema"]["openAPIV3Schema"]))
-    # The CRD's root schema lists spec (and status) only: the API server checks the rest.
-    body = {key: value for key, value in obj.items()
-            if key not in ("apiVersion", "kind", "metadata")}
-    return [f"{obj['metadata']['name']}: {e.message}" for e in validator.iter_errors(body)]
+    return custom_resource_errors(obj, shared_schemas_dir() / CRD)
 
 
 def glob_matches(glob, image):

@@ -294,11 +294,14 @@ def test_prod_auth_check_fails_on_each_weakening(prod):
         "nginx.ingress.kubernetes.io/limit-rps"]
     find(prod, "NetworkPolicy", "gateway")["spec"]["ingress"][0]["from"].append(
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "frontend"}}})
+    # Issue 25, defect 7: the monitoring namespace let onto the API port.
+    find(prod, "NetworkPolicy", "allow-metrics-scrape")["spec"]["ingress"][0]["ports"].append(
+        {"protocol": "TCP", "port": 8000})
     errors = cc.prod_auth_errors(prod)
     expected = ["AUTH_MODE is 'demo'", "AUTH_DEMO_ALLOW_REMOTE=true", "SET_XAUTHREQUEST",
                 "without oauth2-proxy's auth-url", "lacks X-Auth-Request-Email",
                 "lacks X-Auth-Request-Groups", "Ingress/oauth2-proxy: no limit-rps",
-                "not only ingress-nginx"]
+                "NetworkPolicy/gateway: admits", "NetworkPolicy/allow-metrics-scrape: admits"]
     assert len(errors) == len(expected), errors
     for fragment in expected:
         assert any(fragment in error for error in errors), (fragment, errors)

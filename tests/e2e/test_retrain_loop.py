@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -153,6 +154,10 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert picks[0]["playlist_id"] in taste[1:], (picks, taste)
         metrics = httpx.get(f"{bento.url}/metrics", timeout=10).text
         assert f'recommender_model_info{{registry_version="{v3}",' in metrics
+        found = re.search(r"^recommender_model_promoted_timestamp_seconds (\S+)$", metrics,
+                          re.M)
+        assert found and float(found.group(1)) == datetime.fromisoformat(
+            info["promoted_at"]).timestamp()
 
         # 6. The gateway shows the serving version and the last challenger's verdict (MLflow).
         shown = gateway_for(bento.url, owner_url, initial, logs, MLFLOW_TRACKING_URI=mlflow.url,
