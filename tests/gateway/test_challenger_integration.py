@@ -60,11 +60,16 @@ def test_split_impressions_and_rates_per_arm(gateway):
     api = httpx.Client(base_url=server.url, timeout=10)
     users = [u["id"] for u in api.get("/api/users", params={"limit": 40}).json()["items"]]
     arms = {"champion": [], "challenger": []}
+    # Each listener as themselves (X-Demo-User): anonymous answers write no impressions, and
+    # every listener has a write quota of their own.
     for user in users:
-        answer = api.get(f"/api/users/{user}/recommendations", params={"k": K}).json()
+        me = {"X-Demo-User": user}
+        answer = api.get(f"/api/users/{user}/recommendations", params={"k": K},
+                         headers=me).json()
         arm = "challenger" if bucket(user) < PERCENT else "champion"
         assert answer["model"] == (challenger_tag if arm == "challenger" else champion_tag)
-        again = api.get(f"/api/users/{user}/recommendations", params={"k": K}).json()
+        again = api.get(f"/api/users/{user}/recommendations", params={"k": K},
+                        headers=me).json()
         assert again["model"] == answer["model"]  # the same arm every time
         arms[arm].append((user, [item["playlist_id"] for item in answer["items"]]))
     assert len(arms["champion"]) >= 10 and len(arms["challenger"]) >= 10
@@ -72,7 +77,8 @@ def test_split_impressions_and_rates_per_arm(gateway):
     for arm, liked_per_listener in (("champion", 1), ("challenger", 2)):
         for user, shown in arms[arm]:
             for playlist_id in shown[:liked_per_listener]:
-                assert api.put(f"/api/users/{user}/likes/{playlist_id}").status_code == 200
+                assert api.put(f"/api/users/{user}/likes/{playlist_id}",
+                               headers={"X-Demo-User": user}).status_code == 200
 
     expected = {arm: 2 * K * len(listeners) for arm, listeners in arms.items()}
     deadline = time.monotonic() + 20
