@@ -120,8 +120,12 @@ class Search:
                 self.family_best[name] = (metrics["ndcg"], dict(params), metrics)
         return self.metrics[key][2]["ndcg"]
 
-    def skip(self, bound: str, name: str, params: dict) -> float:
+    def cut(self, bound: str) -> None:
+        """Remember the first bound that stopped part of the search (Choice.search)."""
         self.cut_by = self.cut_by or bound
+
+    def skip(self, bound: str, name: str, params: dict) -> float:
+        self.cut(bound)
         self.progress(f"{bound} spent: skipping {name} {params}")
         return -1.0
 
@@ -148,20 +152,20 @@ class Search:
         if self.big or len(finalists) < 2:
             return self.best
         if self.out_of_time():
-            self.cut_by = self.cut_by or "time budget"
+            self.cut("time budget")
             return self.best
         self.progress(f"{CONFIRM_FOLDS} fresh validation folds for {len(finalists)} finalists: "
                       + ", ".join(name for name, _, _ in finalists))
         scored: list[list[dict[str, float]]] = [[] for _ in finalists]
         for fold_number in range(2, 2 + CONFIRM_FOLDS):
             if self.out_of_time():
-                self.cut_by = self.cut_by or "time budget"
+                self.cut("time budget")
                 self.progress("time budget spent: the fresh folds done decide")
                 break
             self.fold = Fold.carve(self.train, self.seed + fold_number)  # the last one freed
             for (name, params, _), found in zip(finalists, scored):
                 if self.out_of_time():
-                    self.cut_by = self.cut_by or "time budget"
+                    self.cut("time budget")
                     break  # this fold unfinished: left out below
                 found.append(self.evaluate(self.fold, name, params, f"[fold-{fold_number}]"))
                 self.fresh_fits += 1

@@ -149,9 +149,9 @@ class Cluster:
         base = f"{service}.{self.namespace}"
         return [service, base, f"{base}.svc", f"{base}.svc.cluster.local"]
 
-    def map_hosts(self, value: str) -> str:
-        """URLs and host[:port] lists naming a Service, pointed at its loopback port."""
-        ports = self.service_ports()
+    def map_hosts(self, value: str, ports: dict[tuple[str, int], int]) -> str:
+        """URLs and host[:port] lists naming a Service, pointed at its loopback port (`ports`:
+        service_ports())."""
         hosts = {name: service for service, _ in ports for name in self.host_names(service)}
 
         def token(text: str) -> str:
@@ -231,8 +231,11 @@ class Cluster:
         listen = {p["containerPort"]: self.port(workload, p["containerPort"])
                   for p in container.get("ports", [])}
 
+        services = self.service_ports()
+
         def local(value: str) -> str:  # servers bind loopback on their Service's port
-            value = self.map_paths(self.map_hosts(value), mounts).replace("0.0.0.0", "127.0.0.1")
+            value = self.map_paths(self.map_hosts(value, services), mounts).replace(
+                "0.0.0.0", "127.0.0.1")
             for inside, outside in listen.items():
                 value = re.sub(rf"--port {inside}\b", f"--port {outside}", value)
             return value

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -97,7 +98,7 @@ class Pods:
         self.running.append(child)
         url = process.probe_url()
         wait_http(url, 240, child, log)
-        return url.rsplit(":", 1)[0] + ":" + url.rsplit(":", 1)[1].split("/")[0]
+        return "http://" + urlsplit(url).netloc
 
     def stop(self, last: bool = False):
         for child in self.running[-1:] if last else list(self.running):
