@@ -65,6 +65,7 @@ def test_one_edit_of_cluster_env_moves_every_object(tmp_path, kubectl):
     objects = render(tmp_path / "k8s" / "overlays" / "prod", binary)
     assert set(database_egress(objects).values()) == {OTHER_CLUSTER["DATABASE_CIDR"]}
     assert set(database_egress(objects)) == {"gateway-database", "gateway-migrate", "mlflow",
+                                             "mlflow-migrate",
                                              "retrain"}
     gateway = next(d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "gateway")
     container = gateway["spec"]["template"]["spec"]["containers"][0]

@@ -10,7 +10,8 @@ from tests.deploy.manifests import REPO, render
 from tests.deploy.play import Cluster, NotSchedulable, argo_order, expand, phase, pod_spec
 
 RUNBOOK_SECRETS = ("gateway-database", "gateway-database-migrator", "retrain-database",
-                   "mlflow-database", "retrain-github", "oauth2-proxy")
+                   "mlflow-database", "mlflow-database-migrator", "retrain-github",
+                   "oauth2-proxy")
 
 
 @pytest.fixture(scope="module")
@@ -34,16 +35,21 @@ def first_sync_hooks(objects, tmp_path):
 def test_argo_order_runs_hooks_by_wave_then_kinds(prod):
     ordered = [(phase(o), o["kind"], o["metadata"]["name"]) for o in argo_order(prod)]
     hooks = [entry for entry in ordered if entry[0] == "PreSync"]
-    assert hooks[-1] == ("PreSync", "Job", "gateway-migrate")  # wave 0, after its wave -1
+    assert hooks[-2:] == [("PreSync", "Job", "gateway-migrate"),  # wave 0, after wave -1
+                          ("PreSync", "Job", "mlflow-migrate")]
     assert ordered[:len(hooks)] == hooks
     kinds = [kind for phase_name, kind, _ in ordered if phase_name == "Sync"]
     assert kinds.index("Namespace") < kinds.index("ConfigMap") < kinds.index("Deployment")
 
 
 def test_the_migration_hook_needs_only_the_runbook_secrets(prod, tmp_path):
-    [migrate] = first_sync_hooks(prod, tmp_path)
+    migrate, registry = first_sync_hooks(prod, tmp_path)
     assert migrate.argv == ["alembic", "upgrade", "head"]
     assert migrate.env["DATABASE_URL"] == "postgresql://x@db/p"
+    secret = tmp_path / "mlflow-migrate" / "database" / "MLFLOW_BACKEND_STORE_URI"
+    assert registry.argv[:2] == ["sh", "-c"] and f"mlflow db upgrade \"$(cat {secret})\"" \
+        in registry.argv[2]
+    assert secret.read_text() == "sqlite://"
 
 
 def test_a_hook_reading_a_synced_config_map_is_refused(prod, tmp_path):

@@ -32,7 +32,9 @@ pytestmark = pytest.mark.slow  # PostgreSQL, mlflow server, bentoml serve, uvico
 # This machine as the cluster: the pod network and the database are on loopback.
 PLAY_FACTS = {"PROXY_CIDR": "127.0.0.1/32", "DATABASE_CIDR": "127.0.0.1/32"}
 PASSWORDS = {"migrator_password": "m-pw", "gateway_password": "g-pw", "retrain_password": "r-pw"}
-ROLES = ("playlists_retrain", "playlists_gateway", "playlists_migrator")
+MLFLOW_PASSWORDS = {"migrator_password": "mm-pw", "server_password": "ms-pw"}
+ROLES = ("playlists_retrain", "playlists_gateway", "playlists_migrator", "mlflow_migrator",
+         "mlflow_server")
 FRESH = 60  # new listeners before the accepted night (the CronJob asks for 50)
 
 
@@ -63,7 +65,8 @@ def reset(admin: str) -> None:
 
 
 def runbook_database(admin: str) -> dict[str, dict[str, str]]:
-    """Runbook step 4: the databases, the roles (roles.sql, retrain-role.sql), the Secrets."""
+    """Runbook step 5: the databases, the roles (roles.sql, retrain-role.sql, mlflow-roles.sql),
+    the Secrets."""
     reset(admin)
     psql(admin, "-c", "CREATE DATABASE playlists", "-c", "CREATE DATABASE mlflow")
     server = admin.rsplit("/", 1)[0].split("@", 1)[1]
@@ -71,15 +74,20 @@ def runbook_database(admin: str) -> dict[str, dict[str, str]]:
     variables = [arg for key, value in PASSWORDS.items() for arg in ("-v", f"{key}={value}")]
     for sql in ("roles.sql", "retrain-role.sql"):
         psql(playlists, *variables, "-f", str(REPO_ROOT / "gateway" / "migrations" / sql))
+    psql(f"postgresql://postgres@{server}/mlflow",
+         "-f", str(REPO_ROOT / "bento" / "mlflow-roles.sql"),
+         *[arg for key, value in MLFLOW_PASSWORDS.items() for arg in ("-v", f"{key}={value}")])
 
-    def login(role: str, password: str) -> str:
-        return f"postgresql://{role}:{password}@{server}/playlists"
+    def login(role: str, password: str, database: str = "playlists", driver: str = "") -> str:
+        return f"postgresql{driver}://{role}:{password}@{server}/{database}"
     return {
         "gateway-database": {"DATABASE_URL": login("playlists_gateway", "g-pw")},
         "gateway-database-migrator": {"DATABASE_URL": login("playlists_migrator", "m-pw")},
         "retrain-database": {"DATABASE_URL": login("playlists_retrain", "r-pw")},
         "mlflow-database": {"MLFLOW_BACKEND_STORE_URI":
-                            f"postgresql+psycopg://postgres@{server}/mlflow"},
+                            login("mlflow_server", "ms-pw", "mlflow", "+psycopg")},
+        "mlflow-database-migrator": {"MLFLOW_BACKEND_STORE_URI":
+                                     login("mlflow_migrator", "mm-pw", "mlflow", "+psycopg")},
         "retrain-github": {"token": "play-token"},
     }
 
