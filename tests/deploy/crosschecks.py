@@ -447,6 +447,14 @@ def migration_errors(objects, overlay):
     migrator, runtime = secret_of(container), secret_of(pod_containers(gateway)[0])
     if not migrator or migrator == runtime:
         errors.append(f"{name_of(job)} does not use its own migrator database Secret")
+    return errors + migration_hook_reach_errors(objects, job)
+
+
+def migration_hook_reach_errors(objects: list[dict], job: dict) -> list[str]:
+    """A migration hook Job reaches the database (a NetworkPolicy on 5432), and that policy and
+    its ServiceAccount are PreSync hooks too, so they exist when it runs on a first sync."""
+    errors = []
+    pod = job["spec"]["template"]["spec"]
     labels = job["spec"]["template"]["metadata"]["labels"]
     reach = [p for p in of_kind(objects, "NetworkPolicy") if selects(p, labels)
              and any(port.get("port") == 5432 for rule in p["spec"].get("egress") or []

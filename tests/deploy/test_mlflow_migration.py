@@ -6,7 +6,8 @@ import copy
 
 import pytest
 
-from tests.deploy.crosschecks import HOOK, HOOK_DELETE, of_kind, pod_containers, selects
+from tests.deploy.crosschecks import (HOOK, HOOK_DELETE, migration_hook_reach_errors,
+                                      of_kind, pod_containers)
 from tests.deploy.manifests import name_of
 
 UPGRADE = "mlflow db upgrade"
@@ -47,18 +48,7 @@ def registry_migration_errors(objects: list[dict]) -> list[str]:
     owner, runtime = backend_secret(pod), backend_secret(server_pod)
     if not owner or owner == runtime:
         errors.append(f"{name_of(job)} does not use the registry owner's own Secret")
-    labels = job["spec"]["template"]["metadata"]["labels"]
-    reach = [p for p in of_kind(objects, "NetworkPolicy") if selects(p, labels)
-             and any(port.get("port") == 5432 for rule in p["spec"].get("egress") or []
-                     for port in rule.get("ports") or [])]
-    if not reach:
-        errors.append(f"{name_of(job)}: no NetworkPolicy lets it reach the database (5432)")
-    accounts = [a for a in of_kind(objects, "ServiceAccount")
-                if a["metadata"]["name"] == pod.get("serviceAccountName")]
-    errors += [f"{name_of(obj)} is not a PreSync hook: missing when the Job runs on a first sync"
-               for obj in accounts + reach
-               if (obj["metadata"].get("annotations") or {}).get(HOOK) != "PreSync"]
-    return errors
+    return errors + migration_hook_reach_errors(objects, job)
 
 
 @pytest.fixture
