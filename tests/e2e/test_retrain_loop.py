@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
+from bento.promote import read_pin, read_pins
 from bento.recsys.dataio import load_dataset, write_dataset
 from bento.recsys.model import ItemItemModel
 from devtools.procs import REPO_ROOT, bentoml_serve, free_port, gateway_for, mlflow_server
@@ -96,7 +97,8 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         code, first, _ = retrain(env, pin, tmp_path / "run1")
         assert code == 0 and first["decision"] == "promoted", first
         assert first["champion"] is None and "no champion" in first["notes"][0]
-        assert pin.read_text() == f"MODEL_VERSION={first['candidate']['registry_version']}\n"
+        assert read_pin(pin) == first["candidate"]["registry_version"]
+        assert read_pins(pin)["MODEL_SHA256"] == first["promotion"]["pin"]["MODEL_SHA256"]
         v1 = first["candidate"]["registry_version"]
 
         # 2. Listeners keep liking, through the gateway's API.
@@ -123,7 +125,7 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert any(reason.startswith("recall@10") for reason in worse["reasons"])
         assert worse["champion"]["registry_version"] == v1  # scored on the same holdout
         assert worse["champion"]["evaluated_users"] >= 20
-        assert pin.read_text() == f"MODEL_VERSION={v1}\n" and champion_version(env) == v1
+        assert read_pin(pin) == v1 and champion_version(env) == v1
 
         # 4. The real candidate learns from the new likes and is promoted.
         code, better, stderr = retrain(env, pin, tmp_path / "run3")
@@ -132,7 +134,7 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert better["candidate"]["recall@10"] > better["champion"]["recall@10"] + 0.02, better
         v3 = better["candidate"]["registry_version"]
         assert int(v3) > int(v1) and champion_version(env) == v3
-        assert pin.read_text() == f"MODEL_VERSION={v3}\n"
+        assert read_pin(pin) == v3
         assert better["snapshot"]["counts"]["users"] == first["snapshot"]["counts"]["users"] \
             + NEW_LISTENERS
 
