@@ -164,16 +164,16 @@ def pull_object(version: str, source: str, sha256: str) -> dict:
     """The pinned object into the local store without MLflow: downloaded to scratch (TMPDIR),
     its sha256 checked, then imported once; what was pulled."""
     import bentoml
-    from bentoml.exceptions import BentoMLException
+    from bentoml.exceptions import NotFound
 
     with tempfile.TemporaryDirectory(prefix="registry-pull-") as scratch:
         local = objectstore.verified(objectstore.download(source, Path(scratch)), sha256)
+        model = bentoml.Model.import_from(str(local))
         try:
-            tag = str(bentoml.models.import_model(str(local)).tag)
-        except BentoMLException as err:  # a retried initContainer: this pod imported it before
-            if "exist" not in str(err).lower():
-                raise
-            tag = str(err).split("'")[1] if "'" in str(err) else None
+            bentoml.models.get(model.tag)  # a retried initContainer: this pod imported it
+        except NotFound:
+            model.save()
+        tag = str(model.tag)
     return {"name": MODEL_NAME, "version": str(version), "tag": tag, "aliases": [],
             "run_id": None, "promoted_at": None, "sha256": sha256, "source": source}
 
