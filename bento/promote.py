@@ -1,10 +1,10 @@
 """Promotion through Git: prod serves the version pinned in k8s/overlays/prod/model-version.env.
 
 The pin names the version and the bytes: MODEL_VERSION=N, MODEL_SHA256 (the version's
-.bentomodel) and MODEL_SOURCE (its s3:// object), so a Bento pod imports exactly what was
-reviewed, from object storage, without MLflow. The retrain job writes the pin (`--pin-file`)
-and can open a pull request changing only that file (`--open-pr`, GitHub REST API); merging
-it is the promotion, reverting it the rollback.
+.bentomodel), MODEL_SOURCE (its s3:// object) and MODEL_PROMOTED_AT, so a Bento pod imports
+exactly what was reviewed, from object storage, without MLflow. The retrain job writes the pin
+(`--pin-file`) and can open a pull request changing only that file (`--open-pr`, GitHub REST
+API); merging it is the promotion, reverting it the rollback.
 Settings: GITHUB_REPOSITORY (owner/name), GITHUB_TOKEN or GITHUB_TOKEN_FILE (a mounted
 secret), GITHUB_BASE_BRANCH (main), GITHUB_API_URL (https://api.github.com).
 """
@@ -20,7 +20,8 @@ import httpx
 
 PIN_PATH = "k8s/overlays/prod/model-version.env"
 PIN_KEY = "MODEL_VERSION"
-PIN_KEYS = (PIN_KEY, "MODEL_SHA256", "MODEL_SOURCE")
+# MODEL_PROMOTED_AT: when the gate accepted it (the Bento's promotion metric, without MLflow).
+PIN_KEYS = (PIN_KEY, "MODEL_SHA256", "MODEL_SOURCE", "MODEL_PROMOTED_AT")
 
 
 class PromotionError(RuntimeError):

@@ -153,14 +153,14 @@ class MlflowRegistry:
         self.client.set_model_version_tag(self.name, version, "gate",
                                           json.dumps(summary(report))[:4900])
 
-    def promote(self, version: str) -> str:
-        promoted_at = now()
+    def promote(self, version: str, promoted_at: str | None = None) -> str:
+        promoted_at = promoted_at or now()
         self.client.set_model_version_tag(self.name, version, "promoted_at", promoted_at)
         self.client.set_registered_model_alias(self.name, CHAMPION, version)
         return promoted_at
 
 
-def pull_object(version: str, source: str, sha256: str) -> dict:
+def pull_object(version: str, source: str, sha256: str, promoted_at: str | None = None) -> dict:
     """The pinned object into the local store without MLflow: downloaded to scratch (TMPDIR),
     its sha256 checked, then imported once; what was pulled."""
     import bentoml
@@ -175,7 +175,7 @@ def pull_object(version: str, source: str, sha256: str) -> dict:
             model.save()
         tag = str(model.tag)
     return {"name": MODEL_NAME, "version": str(version), "tag": tag, "aliases": [],
-            "run_id": None, "promoted_at": None, "sha256": sha256, "source": source}
+            "run_id": None, "promoted_at": promoted_at, "sha256": sha256, "source": source}
 
 
 def pinned_artifact(version: str) -> tuple[str, str]:
@@ -194,7 +194,8 @@ def pull_pinned(version: str, source: str, sha256: str) -> tuple[int, dict | str
         return 2, (f"MODEL_SOURCE is set but MODEL_SHA256 {sha256!r} is not a sha256 hex "
                    "digest: refusing an unverified object")
     try:
-        return 0, pull_object(version, source, sha256)
+        return 0, pull_object(version, source, sha256,
+                              os.environ.get("MODEL_PROMOTED_AT", "").strip() or None)
     except ValueError as err:
         return 2, str(err)
     except objectstore.DigestMismatch as err:

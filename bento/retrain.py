@@ -124,7 +124,8 @@ def load_champion(registry, model_name: str) -> tuple[ItemItemModel | None, dict
             registry.version(model_registry.CHAMPION), "version", None)
         if version is None or not registry.exists(version):
             return None, None
-        pulled = registry.pull(version)
+        pinned = version == os.environ.get("MODEL_VERSION")  # then the exact pinned bytes
+        pulled = registry.pull(version, os.environ.get("MODEL_SHA256") if pinned else None)
         stored = bentoml.models.get(pulled["tag"])
         ref = {"tag": pulled["tag"], "registry_version": pulled["version"]}
     else:
@@ -227,17 +228,20 @@ def promote(args: argparse.Namespace, registry, version: str | None, report: dic
     if version is None:
         promotion["note"] = "no MLflow registry: the local store's latest is the new model"
         return promotion
-    pin = registry.pin(version)  # the number, the artifact's sha256 and its object URI
+    promoted_at = model_registry.now()
+    # The number, the artifact's sha256 and object URI, and when it was accepted.
+    pin = {**registry.pin(version), "MODEL_PROMOTED_AT": promoted_at}
     if args.pin_file:
         write_pin(args.pin_file, pin)
         promotion["pin_file"] = str(args.pin_file)
     promotion["pin"] = pin
-    if pin == {key: os.environ[key] for key in PIN_KEYS if os.environ.get(key)}:
+    if {key: pin.get(key) for key in PIN_KEYS[:3]} == {key: os.environ.get(key)
+                                                       for key in PIN_KEYS[:3]}:
         promotion["note"] = f"MODEL_VERSION={version} is already pinned: no pull request"
     elif args.open_pr:
         # Also on the first deployment, where Git pins the number 1 but not yet its bytes.
         promotion["pull_request"] = open_pull_request(pin, model_registry.summary(report))
-    promotion["promoted_at"] = registry.promote(version)
+    promotion["promoted_at"] = registry.promote(version, promoted_at)
     promotion["alias"] = model_registry.CHAMPION
     return promotion
 

@@ -26,7 +26,8 @@ def test_pin_file_round_trip_and_atomic_replace(tmp_path):
 def test_the_pin_carries_the_artifacts_digest_and_object(tmp_path):
     pin = tmp_path / "model-version.env"
     full = {"MODEL_VERSION": "6", "MODEL_SHA256": "ab" * 32,
-            "MODEL_SOURCE": "s3://models/mlflow/1/r/artifacts/bentomodel/m.bentomodel"}
+            "MODEL_SOURCE": "s3://models/mlflow/1/r/artifacts/bentomodel/m.bentomodel",
+            "MODEL_PROMOTED_AT": "2026-12-01T03:00:00+00:00"}
     write_pin(pin, dict(reversed(full.items())))
     assert pin.read_text() == "".join(f"{key}={value}\n" for key, value in full.items())
     assert read_pins(pin) == full and read_pin(pin) == "6"

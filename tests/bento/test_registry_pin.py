@@ -40,7 +40,8 @@ def pull(env, home, scratch, sha256, source=f"s3://{BUCKET}/{KEY}"):
                       str(home / "registry.json"), check=False,
                       env={**env, "MLFLOW_TRACKING_URI": "", "BENTOML_HOME": str(home),
                            "TMPDIR": str(scratch), "MODEL_VERSION": "1",
-                           "MODEL_SOURCE": source, "MODEL_SHA256": sha256})
+                           "MODEL_SOURCE": source, "MODEL_SHA256": sha256,
+                           "MODEL_PROMOTED_AT": "2026-12-01T03:00:00+00:00"})
 
 
 def test_a_wrong_digest_is_refused_and_nothing_imported(stored, tmp_path):
@@ -62,6 +63,7 @@ def test_the_pinned_digest_imports_without_mlflow(stored, tmp_path):
     [model] = list((tmp_path / "home").rglob("model.yaml"))
     info = json.loads((tmp_path / "home" / "registry.json").read_text())
     assert info["version"] == "1" and info["sha256"] == digest
+    assert info["promoted_at"] == "2026-12-01T03:00:00+00:00"  # the Bento's promotion metric
     assert info["tag"].startswith("playlist_recommender:") and info["tag"].split(":")[1] in str(
         model)
 

@@ -267,7 +267,9 @@ def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data
         assert answer.status_code == 200 and answer.json()["strategy"] == "personalized", answer
         info = json.loads((tmp_path / "volumes-replica" / "bento" / "bentoml-home" /
                            "registry.json").read_text())
-        assert (info["version"], info["sha256"]) == (version, read_pins_text(pin)["MODEL_SHA256"])
+        pinned = read_pins_text(pin)
+        assert (info["version"], info["sha256"], info["promoted_at"]) == (
+            version, pinned["MODEL_SHA256"], pinned["MODEL_PROMOTED_AT"])
     finally:
         pods.stop()
         github.close()

@@ -140,10 +140,12 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
 
         # 5. A Bento pulls the pinned version into a fresh store and serves exactly it.
         home = tmp_path / "bento-home"
-        pinned = pin.read_text().strip().split("=")[1]
-        subprocess.run([sys.executable, "-m", "bento.registry", "pull", "--version", pinned,
-                        "--info-out", str(home / "registry.json")], cwd=REPO_ROOT,
-                       env={**env, "BENTOML_HOME": str(home)}, check=True, capture_output=True)
+        pinned = read_pins(pin)  # no MODEL_SOURCE (artifacts on disk): MLflow, digest checked
+        assert "MODEL_SOURCE" not in pinned and len(pinned["MODEL_SHA256"]) == 64
+        subprocess.run([sys.executable, "-m", "bento.registry", "pull", "--version",
+                        pinned["MODEL_VERSION"], "--info-out", str(home / "registry.json")],
+                       cwd=REPO_ROOT, env={**env, **pinned, "BENTOML_HOME": str(home)},
+                       check=True, capture_output=True)
         bento = bentoml_serve(home, free_port(), logs / "bento-retrained.log",
                               env={"RECOMMENDER_REGISTRY_INFO": str(home / "registry.json"),
                                    "RECOMMENDER_MODEL": "playlist_recommender:latest"})
