@@ -233,9 +233,9 @@ def test_status_bar_and_model_panel(page: Page, base_url, screenshots_dir):
         re.compile(r"\d{4}, \d\d:\d\d \((just now|\d+ (min|h|days) ago)\)"))
     expect(page.get_by_role("link", name="Model", exact=True)).to_have_attribute(
         "aria-current", "page")
-    # No MLflow here: the page says where the model comes from and that no retrain is known.
+    # No registry here: the page says where the model comes from and that no retrain is known.
     expect(page.locator(".model-version")).to_have_text("local model store (no registry)")
-    expect(page.locator(".model-retrain")).to_contain_text("No retrain has been registered yet")
+    expect(page.locator(".model-retrain")).to_contain_text("No retrain has been recorded yet")
     page.screenshot(path=screenshots_dir / "desktop-model.png", full_page=True)
 
 
