@@ -96,10 +96,10 @@ def database_engine(database_url: str):
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
-    if url.get_backend_name() != "postgresql":
-        return create_engine(url)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() != "postgresql":
+        return create_engine(url)
     return create_engine(url, connect_args={"connect_timeout": DATABASE_CONNECT_SECONDS})
 
 
