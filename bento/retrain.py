@@ -58,7 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=database_url_from_env(),
                         help="default: DATABASE_URL, or the file DATABASE_URL_FILE names "
-                             "(a mounted secret); a read-only role is enough")
+                             "(a mounted secret); a role that reads, and may INSERT into "
+                             "retrain_reports for the verdict, is enough")
     parser.add_argument("--work-dir", type=Path, help="snapshot and scratch (default: a temp dir)")
     parser.add_argument("--report", type=Path, help="write the JSON report here too")
     parser.add_argument("--pin-file", type=Path, help="on acceptance, write MODEL_VERSION=N here")
