@@ -10,7 +10,9 @@ One run: a consistent, streamed snapshot of the gateway's database (gateway.expo
 (bento.train) -> score the candidate and the champion on the same holdout of that snapshot ->
 gate (bento.gate, RETRAIN_* settings) -> register (MLflow when MLFLOW_TRACKING_URI is set, else
 the local BentoML store) -> on acceptance: alias `champion`, pin file, pull request.
-It prints the JSON report and writes it to --report (and to the MLflow run).
+It prints the JSON report and writes it to --report (and to the MLflow run), and records the
+verdict, whatever it is, as a row of the gateway's database (retrain_reports: the Model page's
+`last_retrain`); a database that refuses that row is logged and changes no exit code.
 
 Exit codes: 0 promoted; 3 rejected by the gate (nothing promoted; 0 with
 --rejected-exit-code 0, the CronJob's choice); 2 bad input (settings, an empty or invalid
@@ -41,6 +43,7 @@ from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, evaluat
 
 PROMOTED, BAD_INPUT, FAILED, REJECTED = 0, 2, 1, 3
 SNAPSHOTS = ("csv", "parquet", "jdbc")
+DATABASE_CONNECT_SECONDS = 10
 
 
 def database_url_from_env() -> str | None:
@@ -55,7 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=database_url_from_env(),
                         help="default: DATABASE_URL, or the file DATABASE_URL_FILE names "
-                             "(a mounted secret); a read-only role is enough")
+                             "(a mounted secret); a role that reads, and may INSERT into "
+                             "retrain_reports for the verdict, is enough")
     parser.add_argument("--work-dir", type=Path, help="snapshot and scratch (default: a temp dir)")
     parser.add_argument("--report", type=Path, help="write the JSON report here too")
     parser.add_argument("--pin-file", type=Path,
@@ -88,22 +92,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def database_engine(database_url: str):
+    """An engine on the gateway's database (psycopg 3 for postgresql:// URLs), giving up on a
+    server that does not answer within DATABASE_CONNECT_SECONDS."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() != "postgresql":
+        return create_engine(url)
+    return create_engine(url, connect_args={"connect_timeout": DATABASE_CONNECT_SECONDS})
+
+
 def take_snapshot(database_url: str, out_dir: Path, likes: str = "csv") -> dict[str, int]:
     from gateway.export import snapshot
-    from sqlalchemy import create_engine
     from sqlalchemy.engine import make_url
 
     url = make_url(database_url)
     if likes == "jdbc" and url.get_backend_name() != "postgresql":
         raise DataError(url.render_as_string(), None, "--snapshot jdbc needs PostgreSQL")
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
     if likes == "jdbc":  # the trainer's Spark engine then takes over this session
         from bento.spark import PARTITIONS, session
         from bento.spark_snapshot import jdbc_likes
 
         likes = jdbc_likes(session(), database_url, PARTITIONS)
-    engine = create_engine(url)
+    engine = database_engine(database_url)
     try:
         return snapshot(engine, out_dir, likes)
     finally:
@@ -187,7 +202,7 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
                                                   args.seed)
     tag = save_to_store(args.model_name, args.k, args.seed, training)
     report.update(
-        decision="promoted" if decision["passed"] else "rejected",
+        decision="promoted" if decision["passed"] else "rejected", accepted=decision["passed"],
         reasons=decision["reasons"], notes=decision["notes"], checks=decision["checks"],
         settings=decision["settings"],
         candidate={"tag": tag, "registry_version": None, "algorithm": training.choice.algorithm,
@@ -207,6 +222,7 @@ def run(args: argparse.Namespace, settings: GateSettings, work: Path) -> tuple[i
                   "k": args.k, "seed": args.seed, **decision["settings"]},
             mlflow_metrics(report), training.fingerprint, plot, report)
         version = report["candidate"]["registry_version"] = registered["version"]
+        report["candidate"]["run_id"] = registered["run_id"]
     if not decision["passed"]:
         if registry is None:
             import bentoml
@@ -254,6 +270,25 @@ def finish(report: dict, registry, version: str | None) -> dict:
     return report
 
 
+def record_verdict(database_url: str, report: dict, code: int) -> None:
+    """The run's row in retrain_reports (its id in the report as `recorded_as`). The verdict is
+    already in MLflow and goes to the log and --report whatever happens here, so a database
+    that refuses the row (down, a schema before migration 0005, no grant) is only logged."""
+    try:
+        from gateway.retrain_report import record
+
+        engine = database_engine(database_url)
+        try:
+            report["recorded_as"] = record(engine, report, code)
+        finally:
+            engine.dispose()
+    except Exception as err:  # whatever it is, the outcome must not be lost
+        report["recorded_as"] = None  # the first line: SQLAlchemy appends the statement
+        report["record_error"] = f"{type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
+        print(f"warning: the verdict was not recorded in the database: "
+              f"{report['record_error']}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -272,6 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         code, report = FAILED, {"decision": "error", "error": f"{type(err).__name__}: {err}"}
     report["exit_code"] = code
+    report.setdefault("finished_at", model_registry.now())
+    with contextlib.redirect_stdout(sys.stderr):
+        record_verdict(args.database_url, report, code)
     text = json.dumps(report, indent=2, default=str)
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)

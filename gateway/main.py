@@ -27,7 +27,6 @@ from gateway.migrations_state import check_schema
 from gateway.observability import Metrics, ObservabilityMiddleware, setup_logging
 from gateway.peer import PeerMiddleware, check_server_forwarding
 from gateway.quota import WriteQuota
-from gateway.retrain_report import LastRetrain
 from gateway.routers import likes, me, online, playlists, recommendations, system, users
 from gateway.serving import Serving
 from gateway.settings import Settings
@@ -123,8 +122,6 @@ def create_app(settings: Settings | None = None, bento_transport: Transport | No
                 if settings.challenger_url or challenger_transport else None
             app.state.serving = Serving(app.state.bento, challenger,
                                         settings.challenger_percent, recorder)
-            app.state.last_retrain = LastRetrain(settings.mlflow_tracking_uri) \
-                if settings.mlflow_tracking_uri else None
             flusher = asyncio.create_task(recorder.run()) if recorder else None
             try:
                 yield

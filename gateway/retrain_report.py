@@ -1,51 +1,63 @@
-"""The last retrain's verdict for the Model page, read from the MLflow registry.
+"""Each night's retrain verdict as a row of the gateway's database (table `retrain_reports`):
+`python -m bento.retrain` writes one per run, accepted, rejected or failed; the gateway's
+/api/model shows the newest as `last_retrain`. The database is the record, so the gateway never
+talks to MLflow (its write API has no authentication; only the retrain job may reach it).
 
-`python -m bento.retrain` tags every registered version with a compact `gate` report and points
-the `challenger` alias at the newest one, accepted or not. One GET of that alias (MLflow REST),
-cached for a minute: an MLflow outage leaves the Model page with no retrain section, nothing
-else. Without MLFLOW_TRACKING_URI (the embedded default) there is no registry to ask.
+Only sqlalchemy and gateway.tables are imported: the Bento image, which the retrain CronJob
+runs, carries this module without the gateway app (bentofile.yaml).
 """
 from __future__ import annotations
 
 import json
-import logging
 import time
+import uuid
 
-import aiohttp
+from sqlalchemy import Engine, insert, select
 
-MODEL_NAME = "playlist_recommender"
-CACHE_SECONDS = 60.0
-log = logging.getLogger("gateway.retrain_report")
+from gateway.tables import retrain_reports
+
+# What a person reads first (bento.registry.summary's keys), and why a night failed.
+SUMMARY_KEYS = ("decision", "reasons", "notes", "candidate", "champion", "finished_at", "error")
 
 
-class LastRetrain:
-    def __init__(self, tracking_uri: str, timeout_seconds: float = 1.0):
-        self.url = tracking_uri.rstrip("/") + "/api/2.0/mlflow/registered-models/alias"
-        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self.cached: tuple[float, dict | None] = (-CACHE_SECONDS, None)
+def json_safe(value):
+    """Plain JSON both databases accept: no NaN or infinity (None instead), str for the rest."""
+    return json.loads(json.dumps(value, default=str), parse_constant=lambda _: None)
 
-    async def get(self) -> dict | None:
-        """{version, aliases, decision, reasons, candidate, champion...} or None."""
-        fetched_at, value = self.cached
-        if time.monotonic() - fetched_at < CACHE_SECONDS:
-            return value
-        try:
-            value = await self.fetch()
-        except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as err:
-            log.warning("MLflow did not answer for the last retrain: %s", err)
-            value = None
-        self.cached = (time.monotonic(), value)
-        return value
 
-    async def fetch(self) -> dict | None:
-        params = {"name": MODEL_NAME, "alias": "challenger"}
-        async with aiohttp.ClientSession(timeout=self.timeout) as session:
-            async with session.get(self.url, params=params) as response:
-                if response.status == 404:
-                    return None  # no retrain registered anything yet
-                response.raise_for_status()
-                version = (await response.json())["model_version"]
-        tags = {tag["key"]: tag["value"] for tag in version.get("tags", [])}
-        gate = json.loads(tags.get("gate", "{}"))
-        return {"version": str(version["version"]), "aliases": version.get("aliases", []),
-                "promoted_at": tags.get("promoted_at"), **gate}
+def report_row(report: dict, exit_code: int) -> dict:
+    """The row for one run of the retrain job, from its JSON report and exit code."""
+    candidate = report.get("candidate") or {}
+    version = candidate.get("registry_version")
+    promotion = report.get("promotion") or {}
+    # The aliases this run set: `challenger` on every registered candidate, `champion` on
+    # promotion (bento.registry).
+    aliases = [name for name, set_ in (("challenger", version is not None),
+                                       ("champion", "alias" in promotion)) if set_]
+    summary = {**{key: report.get(key) for key in SUMMARY_KEYS}, "aliases": aliases,
+               "promoted_at": promotion.get("promoted_at"),
+               "accepted": bool(report.get("accepted")), "exit_code": exit_code}
+    return {"id": uuid.uuid4().hex, "finished_at": time.time(),
+            "decision": str(report.get("decision") or "error"),
+            "accepted": summary["accepted"], "exit_code": exit_code,
+            "candidate_version": version, "run_id": candidate.get("run_id"),
+            "champion_version": (report.get("champion") or {}).get("registry_version"),
+            "summary": json_safe(summary)}
+
+
+def record(engine: Engine, report: dict, exit_code: int) -> str:
+    """Insert the run's row (the retrain role's one grant); its id."""
+    row = report_row(report, exit_code)
+    with engine.begin() as conn:
+        conn.execute(insert(retrain_reports).values(**row))
+    return row["id"]
+
+
+def latest(engine: Engine) -> dict | None:
+    """The newest run as /api/model's `last_retrain`: {version, aliases, promoted_at, decision,
+    reasons, notes, candidate, champion, finished_at, ...}, or None before the first."""
+    query = select(retrain_reports.c.candidate_version, retrain_reports.c.summary).order_by(
+        retrain_reports.c.finished_at.desc(), retrain_reports.c.id.desc()).limit(1)
+    with engine.connect() as conn:
+        row = conn.execute(query).first()
+    return None if row is None else {"version": row.candidate_version, **row.summary}

@@ -47,8 +47,6 @@ class Settings(BaseSettings):
     # Admin writes (catalogue and listener records) draw on their own bucket per admin.
     admin_write_quota_per_minute: float = Field(120.0, gt=0)
     admin_write_quota_burst: int = Field(30, ge=1)
-    # The model registry, for the last retrain's verdict on /api/model (empty: none).
-    mlflow_tracking_uri: str = ""
     # Online metrics (docs/ARCHITECTURE.md "Impressions"): what was shown, written in batches.
     impressions_enabled: bool = True
     impressions_retention_days: float = Field(90.0, gt=0)

@@ -1,13 +1,13 @@
-"""The database schema: users, the playlist catalogue with its tags, likes, dislikes and
-impressions.
+"""The database schema: users, the playlist catalogue with its tags, likes, dislikes,
+impressions and the retrain job's nightly verdicts.
 
 Changes go through an Alembic revision in gateway/migrations/versions (`alembic check` in the
 tests fails when this file and the migrations disagree).
 """
 from __future__ import annotations
 
-from sqlalchemy import (Column, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-                        Text, text)
+from sqlalchemy import (JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData,
+                        String, Table, Text, text)
 
 from datarules import MAX_ID_LENGTH, MAX_TAG_LENGTH
 
@@ -92,6 +92,27 @@ impressions = Table(
     Index("ix_impressions_user_id", "user_id", "shown_at"),
 )
 IMPRESSION_SEPARATOR = "\n"
+
+# Each night's verdict, written by `python -m bento.retrain` (the retrain role may INSERT here
+# and nowhere else) and read by the gateway's /api/model as `last_retrain`: the database is the
+# record, so the gateway never asks MLflow (gateway/retrain_report.py).
+retrain_reports = Table(
+    "retrain_reports", metadata,
+    # Made by the job, time first (gateway/retrain_report.py `report_id`): no sequence to grant.
+    Column("id", String(32), primary_key=True),
+    Column("finished_at", Float, nullable=False),  # Unix seconds
+    Column("decision", String(20), nullable=False),  # promoted, rejected or error
+    Column("accepted", Boolean, nullable=False),  # the gate passed (promoted or not)
+    Column("exit_code", Integer, nullable=False),  # the process's (a rejection: 0 in the CronJob)
+    # The MLflow registry version and run of the candidate; None: no registry, or the night
+    # failed before registering one.
+    Column("candidate_version", String(200), nullable=True),
+    Column("run_id", String(64), nullable=True),
+    Column("champion_version", String(200), nullable=True),  # what it was judged against
+    # What the Model page shows: reasons, notes, the candidate's and champion's metrics, error.
+    Column("summary", JSON, nullable=False),
+    Index("ix_retrain_reports_finished_at", "finished_at"),
+)
 
 
 def joined_ids(playlist_ids: list[str]) -> str:

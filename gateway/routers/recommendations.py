@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from gateway.access import IdentityDep, allow_self_or_admin, no_store, require_self_or_admin
 from gateway.deps import BentoDep, MetricsDep, ServingDep, StoreDep, enrich
 from gateway.observability import Metrics, request_id_var
 from gateway.dislikes import disliked_ids
+from gateway.retrain_report import latest
 from gateway.schemas import (K, ModelInfo, PopularRecommendations, Recommendations,
                              SeedRecommendationRequest, SeedRecommendations, TagFilter, UserIdPath)
 from gateway.serving import Serving
@@ -105,10 +107,19 @@ async def seed_recommendations(body: SeedRecommendationRequest, store: StoreDep,
     return {"user_id": body.user_id, "recommendations": answer["items"]}
 
 
+def last_retrain(store: Store) -> dict | None:
+    """The newest retrain verdict; a database outage leaves the Model page without it only."""
+    try:
+        return latest(store.engine)
+    except DBAPIError as err:
+        log.warning("the database did not answer for the last retrain: %s", err)
+        return None
+
+
 @router.get("/api/model", response_model=ModelInfo, responses={503: ERRORS[503]})
-async def model_info(bento: BentoDep, request: Request):
+async def model_info(bento: BentoDep, store: StoreDep):
     """The Bento's model_info (tag, algorithm, metrics, counts, trained_at, registry_version,
-    promoted_at), plus `last_retrain`: the newest challenger's gate verdict from MLflow."""
+    promoted_at), plus `last_retrain`: the newest verdict the retrain job recorded in the
+    database (gateway/retrain_report.py)."""
     info = await bento.model_info()
-    reader = request.app.state.last_retrain
-    return {**info, "last_retrain": await reader.get() if reader is not None else None}
+    return {**info, "last_retrain": await run_in_threadpool(last_retrain, store)}

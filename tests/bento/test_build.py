@@ -33,8 +33,10 @@ def test_bentoml_build_offline(bento_home):
                                "import datarules; print(datarules.id_problem('../x'))"],
                               cwd=src, capture_output=True, text=True, timeout=60)
     assert imported.stdout.strip() == "must not contain '/'", imported.stderr
-    # The retrain CronJob runs this image: its exporter and the table definitions are inside.
+    # The retrain CronJob runs this image: its exporter, the table definitions and the verdict
+    # writer are inside.
     source = src
-    for path in ("bento/retrain.py", "bento/registry.py", "gateway/export.py", "gateway/tables.py"):
+    for path in ("bento/retrain.py", "bento/registry.py", "gateway/export.py", "gateway/tables.py",
+                 "gateway/retrain_report.py"):
         assert (source / path).is_file(), path
     assert not (source / "gateway" / "main.py").exists()

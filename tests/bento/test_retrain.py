@@ -1,12 +1,16 @@
 """`python -m bento.retrain` without MLflow (the embedded default: the local BentoML store),
-and its exit codes for bad input and outages."""
+its exit codes for bad input and outages, and its verdict row in the gateway's database, which
+never changes them."""
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from devtools.procs import migrate_database, prepare_database
+from sqlalchemy import create_engine
+
+from devtools.procs import migrate_database, prepare_database, run_tool
+from gateway.retrain_report import latest
 from tests.conftest import run_module
 
 
@@ -35,6 +39,28 @@ def test_bad_settings_and_an_empty_database_are_bad_input(tmp_path):
     assert code == 2 and report["decision"] == "error" and "no interactions" in report["error"]
     assert json.loads((tmp_path / "r.json").read_text()) == report
     assert not list((tmp_path / "home").rglob("model.yaml"))  # nothing saved
+    assert report["recorded_as"] and "record_error" not in report
+    shown = last_retrain(url)  # the failed night, as the Model page shows it
+    assert (shown["decision"], shown["exit_code"], shown["version"]) == ("error", 2, None)
+    assert "no interactions" in shown["error"]
+
+
+def last_retrain(database_url: str) -> dict | None:
+    engine = create_engine(database_url)
+    try:
+        return latest(engine)
+    finally:
+        engine.dispose()
+
+
+def test_a_database_refusing_the_verdict_changes_no_exit_code(tmp_path):
+    """A schema before retrain_reports (0004): the row is refused, the outcome stays."""
+    url = f"sqlite:///{tmp_path}/gateway.db"
+    run_tool("alembic", "upgrade", "0004_impressions_per_answer", env={"DATABASE_URL": url})
+    code, report, stderr = retrain(tmp_path, "--database-url", url)
+    assert code == 2 and "no interactions" in report["error"]
+    assert report["recorded_as"] is None and "no such table" in report["record_error"]
+    assert "the verdict was not recorded in the database" in stderr
 
 
 def test_the_search_options_pass_through_to_the_trainer():
@@ -50,6 +76,7 @@ def test_the_search_options_pass_through_to_the_trainer():
 def test_an_unreachable_database_is_a_failure_not_bad_input(tmp_path):
     code, report, _ = retrain(tmp_path, "--database-url", "postgresql://nobody@127.0.0.1:9/x")
     assert code == 1 and report["decision"] == "error" and "OperationalError" in report["error"]
+    assert report["recorded_as"] is None and "OperationalError" in report["record_error"]
 
 
 @pytest.mark.slow  # trains twice

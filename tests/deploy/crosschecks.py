@@ -402,11 +402,15 @@ def secret_of(container, name="DATABASE_URL"):
     return None
 
 
-def selects(policy, labels):
-    selector = policy["spec"]["podSelector"]
+def matches(selector, labels):
+    """Does a label selector pick pods with these labels (only `In` expressions are checked)?"""
     return (selector.get("matchLabels", {}).items() <= labels.items()
             and all(labels.get(e["key"]) in e.get("values", [])
                     for e in selector.get("matchExpressions", []) if e["operator"] == "In"))
+
+
+def selects(policy, labels):
+    return matches(policy["spec"]["podSelector"], labels)
 
 
 def migration_errors(objects, overlay):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from tests.deploy.crosschecks import (argv, env_values, mebibytes, mount_of, of_kind,
-                                      pod_containers, selects)
+                                      pod_containers)
+from tests.deploy.reachchecks import mlflow_admits
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -71,25 +72,6 @@ def scratch_errors(objects):
     return errors
 
 
-def bento_reaches_mlflow(objects):
-    bento = {"app.kubernetes.io/name": "bento"}
-    mlflow = {"app.kubernetes.io/name": "mlflow"}
-    for policy in of_kind(objects, "NetworkPolicy"):
-        spec = policy["spec"]
-        peers = []
-        if selects(policy, bento):
-            peers += [p for rule in spec.get("egress") or [] for p in rule.get("to") or []]
-            if any(selects({"spec": {"podSelector": p.get("podSelector", {})}}, mlflow)
-                   for p in peers if "podSelector" in p):
-                return policy["metadata"]["name"]
-        if selects(policy, mlflow):
-            peers = [p for rule in spec.get("ingress") or [] for p in rule.get("from") or []]
-            if any(selects({"spec": {"podSelector": p.get("podSelector", {})}}, bento)
-                   for p in peers if "podSelector" in p):
-                return policy["metadata"]["name"]
-    return None
-
-
 def dependency_errors(objects):
     """The pull reads object storage with read-only credentials from a mounted Secret, never
     MLflow; MLflow runs two replicas, rolled, under a PodDisruptionBudget, with no volume."""
@@ -101,9 +83,8 @@ def dependency_errors(objects):
     if "MLFLOW_TRACKING_URI" in env:
         errors.append("Deployment/bento: the pull gets MLFLOW_TRACKING_URI: a pod's start "
                       "depends on MLflow")
-    if bento_reaches_mlflow(objects):
-        errors.append(f"NetworkPolicy/{bento_reaches_mlflow(objects)} lets the Bento pods "
-                      "reach MLflow")
+    if "Deployment/bento" in mlflow_admits(objects):
+        errors.append("NetworkPolicy: MLflow admits the Bento pods")
     reader = secret_of_file(pod, pull, env.get("AWS_SHARED_CREDENTIALS_FILE", ""))
     mlflow = named(objects, "Deployment", "mlflow")
     if mlflow is None:

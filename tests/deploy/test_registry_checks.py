@@ -49,7 +49,7 @@ def test_the_old_overlay_fails(prod):
     prod.remove(rc.named(prod, "PodDisruptionBudget", "mlflow"))
     errors = rc.dependency_errors(prod)
     assert [e.split(":")[0].split(" ")[0] for e in errors] == [
-        "Deployment/bento", "NetworkPolicy/mlflow", "Deployment/bento", "Deployment/mlflow",
+        "Deployment/bento", "NetworkPolicy", "Deployment/bento", "Deployment/mlflow",
         "Deployment/mlflow", "Deployment/mlflow", "Deployment/mlflow"], errors
     assert "MLFLOW_TRACKING_URI" in errors[0] and "not a Secret of their own" in errors[2]
     assert "not two rolled" in errors[4] and "['artifacts']" in errors[5]

@@ -166,6 +166,12 @@ def personal(gateway: str, host: str, listener: str) -> httpx.Response:
                      headers={"Host": host, "X-Auth-Request-User": listener})
 
 
+def last_retrain(gateway: str, host: str) -> tuple[str, str]:
+    """The Model page's last retrain: its decision and candidate version."""
+    shown = httpx.get(f"{gateway}/api/model", headers={"Host": host}, timeout=10).json()
+    return shown["last_retrain"]["decision"], shown["last_retrain"]["version"]
+
+
 def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data_dir, tmp_path,
                                                        artifacts_dir):
     store_port = free_port()
@@ -234,6 +240,8 @@ def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data
         # A night with too few fresh listeners: rejected, the Job Complete, nothing proposed.
         _, second = nightly(cluster, github, "retrain-night-1")
         assert second["decision"] == "rejected" and github.proposed_pins() == [first_pin], second
+        assert last_retrain(gateway_url, host) == ("rejected", second["candidate"][
+            "registry_version"])  # the retrain role's row, read by the gateway
 
         # Listeners arrive and like; the next night is accepted and proposes its version.
         with httpx.Client(base_url=gateway_url, headers={"Host": host}, timeout=10) as api:
@@ -248,6 +256,7 @@ def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data
         assert third["decision"] == "promoted", (third["reasons"], third["checks"])
         pin = github.proposed_pins()[-1]
         assert len(github.proposed_pins()) == 2 and pin.startswith(f"MODEL_VERSION={version}\n")
+        assert last_retrain(gateway_url, host) == ("promoted", version)
 
         # The pull request merged: a new Bento pod pulls and serves it.
         pods.stop(name="bento")

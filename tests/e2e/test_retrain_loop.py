@@ -1,6 +1,8 @@
 """The whole retrain loop for real: PostgreSQL -> gateway likes -> `python -m bento.retrain`
 (the CronJob's command) -> a real `mlflow server` -> pin -> `bento.registry pull` -> a real
-`bentoml serve` that recommends from the new likes; a worse candidate changes nothing."""
+`bentoml serve` that recommends from the new likes; a worse candidate changes nothing. Each
+night's verdict lands in the gateway's database (retrain_reports), which the gateway's Model
+page shows with MLflow stopped: the gateway never asks the registry."""
 from __future__ import annotations
 
 import json
@@ -39,7 +41,8 @@ def split_by_time(data_dir: Path, out: Path, share_new: float = 0.1):
 
 
 def database(postgres_url: str) -> tuple[str, str]:
-    """A database of its own, and a read-only login for the retrain job (least privilege)."""
+    """A database of its own, and a login for the retrain job that reads, and records its
+    verdicts (least privilege, as gateway/migrations/retrain-role.sql grants)."""
     admin = create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"),
                           isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -57,6 +60,7 @@ def grant_read(owner_url: str) -> None:
     engine = create_engine(owner_url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.begin() as conn:
         conn.execute(text("GRANT SELECT ON ALL TABLES IN SCHEMA public TO retrain_reader"))
+        conn.execute(text("GRANT INSERT ON retrain_reports TO retrain_reader"))
     engine.dispose()
 
 
@@ -126,6 +130,9 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert worse["champion"]["registry_version"] == v1  # scored on the same holdout
         assert worse["champion"]["evaluated_users"] >= 20
         assert read_pin(pin) == v1 and champion_version(env) == v1
+        assert worse["recorded_as"] and recorded(owner_url) == [
+            ("promoted", True, 0, v1), ("rejected", False, 3, worse["candidate"][
+                "registry_version"])]
 
         # 4. The real candidate learns from the new likes and is promoted.
         code, better, stderr = retrain(env, pin, tmp_path / "run3")
@@ -163,8 +170,10 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert found and float(found.group(1)) == datetime.fromisoformat(
             info["promoted_at"]).timestamp()
 
-        # 6. The gateway shows the serving version and the last challenger's verdict (MLflow).
-        shown = gateway_for(bento.url, owner_url, initial, logs, MLFLOW_TRACKING_URI=mlflow.url,
+        # 6. The gateway shows the serving version and the last night's verdict, from its
+        # database: the registry may be down (and no gateway pod may reach it in prod).
+        mlflow.stop()
+        shown = gateway_for(bento.url, owner_url, initial, logs,
                             SPA_DIR=str(REPO_ROOT / "frontend"))
         servers.append(shown)
         model = httpx.get(f"{shown.url}/api/model", timeout=10).json()
@@ -188,6 +197,16 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
     finally:
         for server in reversed(servers):
             server.stop()
+
+
+def recorded(database_url: str) -> list[tuple]:
+    """(decision, accepted, exit code, candidate version) of each recorded night, oldest first."""
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT decision, accepted, exit_code, candidate_version "
+                                 "FROM retrain_reports ORDER BY finished_at")).all()
+    engine.dispose()
+    return [tuple(row) for row in rows]
 
 
 def first_model_path(env: dict[str, str], tag: str) -> str:

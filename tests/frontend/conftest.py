@@ -28,6 +28,7 @@ class Chain:
 
     gateway: Server
     nginx: Nginx
+    database_url: str
 
     @property
     def url(self) -> str:
@@ -50,7 +51,7 @@ def start_chain(bento_url: str, data_dir: Path, work_dir: Path, logs_dir: Path) 
     except BaseException:
         gateway.stop()
         raise
-    return Chain(gateway, nginx)
+    return Chain(gateway, nginx, database_url)
 
 
 @pytest.fixture(scope="session")

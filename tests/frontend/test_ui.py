@@ -6,6 +6,10 @@ import re
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine
+
+from gateway.retrain_report import record
+from gateway.tables import retrain_reports
 
 from tests.frontend.conftest import HOSTILE_DESCRIPTION, HOSTILE_FANS, HOSTILE_ID, HOSTILE_NAME
 
@@ -233,10 +237,35 @@ def test_status_bar_and_model_panel(page: Page, base_url, screenshots_dir):
         re.compile(r"\d{4}, \d\d:\d\d \((just now|\d+ (min|h|days) ago)\)"))
     expect(page.get_by_role("link", name="Model", exact=True)).to_have_attribute(
         "aria-current", "page")
-    # No MLflow here: the page says where the model comes from and that no retrain is known.
+    # No registry here: the page says where the model comes from and that no retrain is known.
     expect(page.locator(".model-version")).to_have_text("local model store (no registry)")
-    expect(page.locator(".model-retrain")).to_contain_text("No retrain has been registered yet")
+    expect(page.locator(".model-retrain")).to_contain_text("No retrain has been recorded yet")
     page.screenshot(path=screenshots_dir / "desktop-model.png", full_page=True)
+
+
+def test_the_model_page_names_the_last_nights_verdict(page: Page, ui_chain):
+    """The newest retrain_reports row, as the retrain job writes it: rejected, then failed."""
+    engine = create_engine(ui_chain.database_url)
+    try:
+        record(engine, {"decision": "rejected", "reasons": ["recall@10 0.18 < 0.24 - 0.01"],
+                        "candidate": {"registry_version": "7", "recall@10": 0.18},
+                        "champion": {"registry_version": "6", "recall@10": 0.24},
+                        "finished_at": "2026-12-08T03:40:00+00:00"}, 0)
+        page.goto(f"{ui_chain.url}/model")
+        expect(page.locator(".retrain-verdict")).to_contain_text("Rejected: version 7")
+        table = page.get_by_role("table", name="Last retrain against the serving model")
+        expect(table).to_contain_text("serving v6")
+        expect(page.locator(".retrain-reasons")).to_contain_text("recall@10 0.18 < 0.24")
+        record(engine, {"decision": "error", "error": "OperationalError: MLflow is down",
+                        "finished_at": "2026-12-08T03:45:00+00:00"}, 1)
+        page.reload()
+        expect(page.locator(".retrain-verdict")).to_have_text(re.compile(r"^Failed, \d"))
+        expect(page.locator(".retrain-reasons")).to_contain_text("MLflow is down")
+        expect(page.locator(".retrain-table")).to_have_count(0)
+    finally:
+        with engine.begin() as conn:  # the other tests see no retrain
+            conn.execute(retrain_reports.delete())
+        engine.dispose()
 
 
 def test_hostile_names_render_as_text(page: Page, base_url):

@@ -1,6 +1,7 @@
 """Alembic migrations: they agree with gateway/tables.py (`alembic check`) on SQLite and on a
 real PostgreSQL, the gateway refuses an unmigrated database, and on PostgreSQL the runtime role
-reads and writes rows but cannot change the schema."""
+reads and writes rows but cannot change the schema (nor write the retrain verdicts), and the
+retrain role reads and records its verdicts only."""
 from __future__ import annotations
 
 import os
@@ -18,10 +19,12 @@ from gateway.migrations_state import SchemaNotReady, check_schema
 from gateway.settings import Settings
 from gateway.store import make_engine
 from gateway.importer import main as import_main
+from gateway.retrain_report import latest, record
 from tests.gateway.conftest import alembic_config, as_transport, migrate
 from devtools.procs import REPO_ROOT
 
 ROLES_SQL = REPO_ROOT / "gateway" / "migrations" / "roles.sql"
+RETRAIN_ROLE_SQL = REPO_ROOT / "gateway" / "migrations" / "retrain-role.sql"
 INIT_ROLES = REPO_ROOT / "gateway" / "migrations" / "init-roles.sh"
 
 
@@ -110,16 +113,67 @@ def test_runtime_role_serves_the_gateway_but_cannot_change_the_schema(
         assert client.get("/api/playlists/pl5").json()["like_count"] == 1
 
     runtime = engine_for(runtime_url)
-    for ddl in ["CREATE TABLE intruder (id int)", "DROP TABLE likes",
-                "ALTER TABLE playlists ADD COLUMN x int", "CREATE INDEX ix_x ON users (name)",
-                "TRUNCATE likes"]:
-        with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
-            with runtime.begin() as conn:
-                conn.execute(text(ddl))
+    refused(runtime, ["CREATE TABLE intruder (id int)", "DROP TABLE likes",
+                      "ALTER TABLE playlists ADD COLUMN x int", "CREATE INDEX ix_x ON users (name)",
+                      "TRUNCATE likes"])
     runtime.dispose()
     # Migrating with the runtime credential fails too (it is the migrator's job).
     with pytest.raises(ProgrammingError):
         command.downgrade(alembic_config(runtime_url), "base")
+
+
+def refused(engine, statements: list[str]) -> None:
+    for statement in statements:
+        with pytest.raises(ProgrammingError, match="permission denied|must be owner"):
+            with engine.begin() as conn:
+                conn.execute(text(statement))
+
+
+@pytest.fixture
+def make_retrain_role(role_urls, postgres_url):
+    """retrain-role.sql, run by the admin when called: the retrain job's URL."""
+    database = postgres_url.rsplit("/", 1)[0] + "/roles_test"
+    psql(postgres_url, "-c", "DROP ROLE IF EXISTS playlists_retrain")
+
+    def make() -> str:
+        psql(database, "-v", "retrain_password=r-secret", "-f", str(RETRAIN_ROLE_SQL))
+        return database.replace("postgres@", "playlists_retrain:r-secret@")
+    yield make
+    psql(database, "-c", "DROP OWNED BY playlists_retrain", "-c", "DROP ROLE playlists_retrain")
+
+
+@pytest.mark.parametrize("role_first", [True, False],
+                         ids=["role-before-schema", "role-after-schema"])
+def test_the_retrain_role_reads_and_records_its_verdicts_only(
+        role_urls, make_retrain_role, tiny_data_dir, role_first):
+    """Both orders work: the runbook's (role, then the first sync's migration) and a role made
+    for a database already migrated."""
+    migrator_url, runtime_url = role_urls
+    retrain_url = make_retrain_role() if role_first else None
+    migrate(migrator_url)
+    retrain_url = retrain_url or make_retrain_role()
+    assert import_main([str(tiny_data_dir), "--database-url", runtime_url]) == 0
+
+    retrain = engine_for(retrain_url)
+    with retrain.connect() as conn:  # the snapshot's reads
+        assert conn.execute(text("SELECT count(*) FROM likes")).scalar() == 4
+    record(retrain, {"decision": "rejected", "accepted": False, "reasons": ["recall@10 fell"],
+                     "candidate": {"registry_version": "2"}}, 0)
+    refused(retrain, ["UPDATE retrain_reports SET decision = 'promoted'",
+                      "DELETE FROM retrain_reports", "TRUNCATE retrain_reports",
+                      "INSERT INTO users (id, name) VALUES ('x', 'x')",
+                      "UPDATE playlists SET name = 'x'", "DELETE FROM likes",
+                      "CREATE TABLE intruder (id int)", "DROP TABLE retrain_reports",
+                      "ALTER TABLE retrain_reports ADD COLUMN x int"])
+    retrain.dispose()
+
+    runtime = engine_for(runtime_url)  # the gateway reads the verdicts and cannot forge one
+    assert latest(runtime)["reasons"] == ["recall@10 fell"]
+    refused(runtime, ["INSERT INTO retrain_reports (id, finished_at, decision, accepted, "
+                      "exit_code, summary) VALUES ('x', 1, 'promoted', true, 0, '{}')",
+                      "UPDATE retrain_reports SET decision = 'promoted'",
+                      "DELETE FROM retrain_reports"])
+    runtime.dispose()
 
 
 def test_impressions_regroup_per_answer_and_split_back(database_url):

@@ -63,30 +63,35 @@ function servingFacts(info) {
 
 const COMPARED = ['recall@10', 'ndcg@10'];
 
-/** The last retrain's candidate against the model that served then, on one holdout. */
+const VERDICTS = {promoted: 'Promoted', rejected: 'Rejected'};
+
+/** The last retrain's candidate against the model that served then, on one holdout (the
+ * retrain job's row in the gateway's database; a failed night says why). */
 function lastRetrain(report) {
   if (!report) {
     return h('p', {class: 'section-note'},
-      'No retrain has been registered yet (or the model registry is not reachable).');
+      'No retrain has been recorded yet (or the database did not answer).');
   }
   const champion = report.champion;
   const rows = COMPARED.map((metric) => h('tr', {},
     h('th', {scope: 'row'}, metric),
     h('td', {}, formatNumber(report.candidate?.[metric] ?? '–')),
     h('td', {}, champion ? formatNumber(champion[metric] ?? '–') : 'none')));
-  const verdict = report.decision === 'promoted' ? 'Promoted' : 'Rejected';
+  const verdict = VERDICTS[report.decision] || 'Failed';
   return [
     h('p', {class: `retrain-verdict ${report.decision === 'promoted' ? 'up' : 'down'}`},
-      `${verdict}: version ${report.version}` +
+      verdict + (report.version ? `: version ${report.version}` : '') +
       (report.finished_at ? `, ${whenTrained(report.finished_at)}` : '')),
-    h('table', {class: 'retrain-table', 'aria-label': 'Last retrain against the serving model'},
-      h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'metric'),
-        h('th', {scope: 'col'}, `candidate v${report.version}`),
-        h('th', {scope: 'col'}, champion?.registry_version
-          ? `serving v${champion.registry_version}` : 'serving model'))),
-      h('tbody', {}, rows)),
+    report.candidate ? h('table', {class: 'retrain-table',
+      'aria-label': 'Last retrain against the serving model'},
+    h('thead', {}, h('tr', {}, h('th', {scope: 'col'}, 'metric'),
+      h('th', {scope: 'col'}, report.version ? `candidate v${report.version}` : 'candidate'),
+      h('th', {scope: 'col'}, champion?.registry_version
+        ? `serving v${champion.registry_version}` : 'serving model'))),
+    h('tbody', {}, rows)) : null,
     h('ul', {class: 'retrain-reasons'},
-      [...(report.reasons || []), ...(report.notes || [])].map((line) => h('li', {}, line)))];
+      [...(report.error ? [report.error] : []), ...(report.reasons || []),
+        ...(report.notes || [])].map((line) => h('li', {}, line)))];
 }
 
 export function render(main) {
