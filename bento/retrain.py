@@ -35,7 +35,7 @@ from bento.gate import (GateSettings, champion_holdout, fresh_split, model_mib,
                         recommend_p99_ms, verdict)
 from bento.options import add_search_options
 from bento.plot import evaluation_plot
-from bento.promote import open_pull_request, write_pin
+from bento.promote import PIN_KEYS, open_pull_request, write_pin
 from bento.recsys.dataio import DataError
 from bento.recsys.model import ItemItemModel
 from bento.train import (DEFAULT_MODEL_NAME, ENGINES, FITTERS, Training, evaluate_at_k, log,
@@ -62,7 +62,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                              "retrain_reports for the verdict, is enough")
     parser.add_argument("--work-dir", type=Path, help="snapshot and scratch (default: a temp dir)")
     parser.add_argument("--report", type=Path, help="write the JSON report here too")
-    parser.add_argument("--pin-file", type=Path, help="on acceptance, write MODEL_VERSION=N here")
+    parser.add_argument("--pin-file", type=Path,
+                        help="on acceptance, write MODEL_VERSION=N, MODEL_SHA256 and "
+                             "MODEL_SOURCE here")
     parser.add_argument("--open-pr", action="store_true",
                         help="on acceptance, open a pull request changing the pin (GitHub)")
     parser.add_argument("--rejected-exit-code", type=int, default=REJECTED, choices=[0, REJECTED],
@@ -137,7 +139,8 @@ def load_champion(registry, model_name: str) -> tuple[ItemItemModel | None, dict
             registry.version(model_registry.CHAMPION), "version", None)
         if version is None or not registry.exists(version):
             return None, None
-        pulled = registry.pull(version)
+        pinned = version == os.environ.get("MODEL_VERSION")  # then the exact pinned bytes
+        pulled = registry.pull(version, os.environ.get("MODEL_SHA256") if pinned else None)
         stored = bentoml.models.get(pulled["tag"])
         ref = {"tag": pulled["tag"], "registry_version": pulled["version"]}
     else:
@@ -241,15 +244,20 @@ def promote(args: argparse.Namespace, registry, version: str | None, report: dic
     if version is None:
         promotion["note"] = "no MLflow registry: the local store's latest is the new model"
         return promotion
+    promoted_at = model_registry.now()
+    # The number, the artifact's sha256 and object URI, and when it was accepted.
+    pin = {**registry.pin(version), "MODEL_PROMOTED_AT": promoted_at}
     if args.pin_file:
-        write_pin(args.pin_file, version)
+        write_pin(args.pin_file, pin)
         promotion["pin_file"] = str(args.pin_file)
-    if version == os.environ.get("MODEL_VERSION"):
-        # First deployment: Git already pins the number this model was registered as.
+    promotion["pin"] = pin
+    if {key: pin.get(key) for key in PIN_KEYS[:3]} == {key: os.environ.get(key)
+                                                       for key in PIN_KEYS[:3]}:
         promotion["note"] = f"MODEL_VERSION={version} is already pinned: no pull request"
     elif args.open_pr:
-        promotion["pull_request"] = open_pull_request(version, model_registry.summary(report))
-    promotion["promoted_at"] = registry.promote(version)
+        # Also on the first deployment, where Git pins the number 1 but not yet its bytes.
+        promotion["pull_request"] = open_pull_request(pin, model_registry.summary(report))
+    promotion["promoted_at"] = registry.promote(version, promoted_at)
     promotion["alias"] = model_registry.CHAMPION
     return promotion
 

@@ -150,12 +150,31 @@ def gateway_for(bento_url: str, database_url: str, data_dir: Path, logs_dir: Pat
         "BENTO_TIMEOUT_SECONDS": "1.0", "LOG_LEVEL": "info", **env})
 
 
-def mlflow_server(root: Path, port: int, log_path: Path) -> Server:
+def mlflow_server(root: Path, port: int, log_path: Path, artifacts: str | None = None,
+                  env: dict[str, str] | None = None) -> Server:
     """A real `mlflow server` on 127.0.0.1:`port`: SQLite backend and proxied artifacts
-    (`--serve-artifacts`) under `root`, as the prod Deployment runs it on PostgreSQL + a PVC."""
+    (`--serve-artifacts`) under `root`, or in `artifacts` (s3://..., with `env` naming the
+    object store), as the prod Deployment runs it on PostgreSQL + object storage."""
     root.mkdir(parents=True, exist_ok=True)
     return start_server(
         [str(VENV_BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
          "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--artifacts-destination", str(root / "artifacts"), "--serve-artifacts"],
-        "/health", port, log_path, timeout=180)
+         "--artifacts-destination", artifacts or str(root / "artifacts"), "--serve-artifacts"],
+        "/health", port, log_path, env=env, timeout=180)
+
+
+def moto_server(port: int, log_path: Path) -> Server:
+    """moto's standalone server on 127.0.0.1:`port`: the S3 API, the stand-in for object
+    storage (any credentials are accepted; buckets live in memory)."""
+    return start_server([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
+                         "-p", str(port)], "/moto-api/", port, log_path)
+
+
+def s3_env(url: str, credentials: Path, user: str = "test") -> dict[str, str]:
+    """The environment boto3 (and MLflow through it) reads object storage's endpoint and the
+    credentials file from; writes a credentials file for `user` (moto takes any)."""
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.write_text(f"[default]\naws_access_key_id = {user}\n"
+                           f"aws_secret_access_key = {user}-secret\n")
+    return {"AWS_ENDPOINT_URL": url, "MLFLOW_S3_ENDPOINT_URL": url,
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_SHARED_CREDENTIALS_FILE": str(credentials)}

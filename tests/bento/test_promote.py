@@ -8,7 +8,8 @@ import json
 import httpx
 import pytest
 
-from bento.promote import PIN_PATH, PromotionError, open_pull_request, read_pin, write_pin
+from bento.promote import (PIN_PATH, PromotionError, open_pull_request, read_pin, read_pins,
+                           write_pin)
 
 ENV = {"GITHUB_REPOSITORY": "acme/recs", "GITHUB_TOKEN": "t0ken", "GITHUB_BASE_BRANCH": "main"}
 
@@ -20,6 +21,16 @@ def test_pin_file_round_trip_and_atomic_replace(tmp_path):
     write_pin(pin, "5")
     assert pin.read_text() == "MODEL_VERSION=5\n" and read_pin(pin) == "5"
     assert [p.name for p in pin.parent.iterdir()] == ["model-version.env"]  # no temp files left
+
+
+def test_the_pin_carries_the_artifacts_digest_and_object(tmp_path):
+    pin = tmp_path / "model-version.env"
+    full = {"MODEL_VERSION": "6", "MODEL_SHA256": "ab" * 32,
+            "MODEL_SOURCE": "s3://models/mlflow/1/r/artifacts/bentomodel/m.bentomodel",
+            "MODEL_PROMOTED_AT": "2026-12-01T03:00:00+00:00"}
+    write_pin(pin, dict(reversed(full.items())))
+    assert pin.read_text() == "".join(f"{key}={value}\n" for key, value in full.items())
+    assert read_pins(pin) == full and read_pin(pin) == "6"
 
 
 class FakeGitHub:

@@ -206,7 +206,7 @@ CODE = {
                  ("frontend", "*.sh")),
     "mlflow": (),   # `mlflow server` from the Bento image: all its settings are MLflow's own
 }
-LIBRARIES = {"bento": ("bentoml", "bentoml_cli"), "mlflow": ("mlflow",)}
+LIBRARIES = {"bento": ("bentoml", "bentoml_cli", "botocore"), "mlflow": ("mlflow", "botocore")}
 
 
 def library_texts(app):

@@ -6,6 +6,7 @@ import pytest
 
 from tests.deploy.crosschecks import env_values, of_kind
 from tests.deploy.manifests import OVERLAYS, REPO, min_kubectl, render
+from tests.deploy.registrychecks import registry_pull, resolved_env
 
 CIDR = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}/\d{1,2}\b")
 # Not facts of a cluster: "anywhere" and the private and link-local ranges it excepts.
@@ -13,7 +14,9 @@ UNIVERSAL = {"0.0.0.0/0", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.
 FACT_FILES = {"cluster.env"}
 OTHER_CLUSTER = {"DATABASE_CIDR": "192.168.50.0/24", "PROXY_CIDR": "192.168.128.0/17",
                  "MONITORING_NAMESPACE": "observability", "HOST": "recs.other.example",
-                 "CLUSTER_ISSUER": "internal-ca", "OIDC_ISSUER_URL": "https://id.other.example/"}
+                 "CLUSTER_ISSUER": "internal-ca", "OIDC_ISSUER_URL": "https://id.other.example/",
+                 "OBJECT_STORE_CIDR": "192.168.60.0/24", "MODEL_STORE_URI": "s3://other/models",
+                 "OBJECT_STORE_ENDPOINT": "https://minio.other.example"}
 
 
 def literal_cidrs(root):
@@ -35,7 +38,7 @@ def test_no_cidr_literal_outside_the_cluster_facts():
 def test_a_cidr_literal_in_a_manifest_is_found(tmp_path):
     shutil.copytree(REPO / "k8s", tmp_path / "k8s")
     policy = tmp_path / "k8s" / "overlays" / "prod" / "networkpolicy-mlflow.yaml"
-    policy.write_text(policy.read_text().replace("cidr: CLUSTER_FACT", "cidr: 10.20.0.0/24"))
+    policy.write_text(policy.read_text().replace("cidr: CLUSTER_FACT", "cidr: 10.20.0.0/24", 1))
     [found] = literal_cidrs(tmp_path / "k8s")
     assert found.startswith("overlays/prod/networkpolicy-mlflow.yaml:") and "10.20.0.0/24" in found
 
@@ -75,6 +78,18 @@ def test_one_edit_of_cluster_env_moves_every_object(tmp_path, kubectl):
            for name, ref in env_values(container, objects).items()
            if not isinstance(ref, dict) or "configMapKeyRef" in ref}
     assert env["AUTH_TRUSTED_PROXIES"] == OTHER_CLUSTER["PROXY_CIDR"]
+    https = {p["metadata"]["name"]: rule["to"][0]["ipBlock"]["cidr"]
+             for p in of_kind(objects, "NetworkPolicy") for rule in p["spec"].get("egress", [])
+             if any(port.get("port") == 443 for port in rule.get("ports", []))
+             and rule["to"][0].get("ipBlock", {}).get("cidr") not in (None, "0.0.0.0/0")}
+    assert https == {"mlflow": OTHER_CLUSTER["OBJECT_STORE_CIDR"],
+                     "bento-object-store": OTHER_CLUSTER["OBJECT_STORE_CIDR"]}
+    _, pull = registry_pull(objects)
+    mlflow = next(d for d in of_kind(objects, "Deployment") if d["metadata"]["name"] == "mlflow")
+    assert resolved_env(pull, objects)["AWS_ENDPOINT_URL"] == OTHER_CLUSTER[
+        "OBJECT_STORE_ENDPOINT"]
+    assert resolved_env(mlflow["spec"]["template"]["spec"]["containers"][0], objects)[
+        "MLFLOW_ARTIFACTS_DESTINATION"] == OTHER_CLUSTER["MODEL_STORE_URI"]
     assert env["ALLOWED_HOSTS"] == OTHER_CLUSTER["HOST"]
     for ingress in of_kind(objects, "Ingress"):
         assert ingress["spec"]["rules"][0]["host"] == OTHER_CLUSTER["HOST"]

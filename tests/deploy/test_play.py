@@ -11,7 +11,7 @@ from tests.deploy.play import Cluster, NotSchedulable, argo_order, expand, phase
 
 RUNBOOK_SECRETS = ("gateway-database", "gateway-database-migrator", "retrain-database",
                    "mlflow-database", "mlflow-database-migrator", "retrain-github",
-                   "oauth2-proxy")
+                   "oauth2-proxy", "mlflow-object-store", "model-object-store-reader")
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_a_hook_reading_a_synced_config_map_is_refused(prod, tmp_path):
 
 
 def test_services_paths_and_variables_map_onto_this_machine(prod, tmp_path):
-    cluster = Cluster(prod, {name: {"DATABASE_URL": "u", "token": "t",
+    cluster = Cluster(prod, {name: {"DATABASE_URL": "u", "token": "t", "credentials": name,
                                     "MLFLOW_BACKEND_STORE_URI": "sqlite://"}
                              for name in RUNBOOK_SECRETS}, tmp_path)
     for obj in argo_order(prod):
@@ -81,4 +81,9 @@ def test_services_paths_and_variables_map_onto_this_machine(prod, tmp_path):
     assert (tmp_path / "retrain" / "database" / "DATABASE_URL").read_text() == "u"
     pull = cluster.process(cluster.get("Deployment", "bento"), "registry-pull")
     assert pull.argv[pull.argv.index("--version") + 1] == "1"  # $(MODEL_VERSION) expanded
+    # The pull reads object storage with the reader's mounted credentials, into its scratch
+    # volume, and knows no MLflow.
+    assert "MLFLOW_TRACKING_URI" not in pull.env
+    assert pull.env["TMPDIR"] == str(tmp_path / "bento" / "registry-scratch")
+    assert open(pull.env["AWS_SHARED_CREDENTIALS_FILE"]).read() == "model-object-store-reader"
     assert expand("$(A)-$$(A)-$(B)", {"A": "x"}) == "x-$(A)-$(B)"

@@ -16,16 +16,15 @@ def prod(rendered):
     return copy.deepcopy(rendered["prod"])
 
 
-def test_only_the_retrain_job_and_the_bento_pods_reach_mlflow(prod):
+def test_only_the_retrain_job_reaches_mlflow(prod):
     assert rc.registry_reach_errors(prod) == []
-    assert rc.mlflow_admits(prod) == {"CronJob/retrain", "Deployment/bento"}
+    assert rc.mlflow_admits(prod) == {"CronJob/retrain"}  # Bento pods read object storage
 
 
 def test_the_challenger_component_adds_its_bento_only():
     objects = render(REPO / "k8s" / "examples" / "prod-challenger")
     assert rc.registry_reach_errors(objects) == []
-    assert rc.mlflow_admits(objects) == {"CronJob/retrain", "Deployment/bento",
-                                         "Deployment/bento-challenger"}
+    assert rc.mlflow_admits(objects) == {"CronJob/retrain", "Deployment/bento-challenger"}
 
 
 def test_dev_has_no_registry(rendered):
@@ -69,10 +68,10 @@ def test_another_port_admits_nothing_of_mlflows(prod):
 
 
 def test_gateway_egress_to_mlflow_and_its_address_fail(prod):
-    policy = copy.deepcopy(find(prod, "NetworkPolicy", "bento-mlflow"))
-    policy["metadata"]["name"] = "gateway-mlflow"
-    policy["spec"]["podSelector"] = GATEWAY_PEER["podSelector"]
-    prod.append(policy)
+    prod.append({"kind": "NetworkPolicy", "metadata": {"name": "gateway-mlflow"}, "spec": {
+        "podSelector": GATEWAY_PEER["podSelector"], "policyTypes": ["Egress"],
+        "egress": [{"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "mlflow"}}}],
+                    "ports": [{"protocol": "TCP", "port": 5000}]}]}})
     config = next(o for o in prod if o["kind"] == "ConfigMap"
                   and o["metadata"]["name"].startswith("gateway-config"))
     config["data"]["MLFLOW_TRACKING_URI"] = "http://mlflow:5000"

@@ -5,7 +5,8 @@ manifests give it (tests/deploy/play.py), against a real PostgreSQL, the manifes
 server`, `bentoml serve` and the gateway, from an empty database and an empty registry, until
 the gateway serves a listener personal recommendations; then a nightly retrain that is
 rejected ends Complete with nothing promoted, and one that is accepted proposes the pin, which
-the Bento then serves."""
+the Bento then serves. Object storage is moto's S3 server; once the pin names the model's
+object and digest, a new Bento replica starts and serves with MLflow stopped."""
 from __future__ import annotations
 
 import json
@@ -21,7 +22,7 @@ import pytest
 
 from bento.recsys.dataio import load_dataset
 from bento.recsys.model import ItemItemModel
-from devtools.procs import REPO_ROOT, wait_http
+from devtools.procs import REPO_ROOT, free_port, moto_server, wait_http
 from tests.deploy.jobchecks import job_outcome
 from tests.deploy.manifests import render
 from tests.deploy.play import Cluster, argo_order, phase, pod_spec
@@ -29,8 +30,9 @@ from tests.e2e.github_stub import GitHubStub
 from tests.e2e.test_retrain_loop import unrelated_set
 
 pytestmark = pytest.mark.slow  # PostgreSQL, mlflow server, bentoml serve, uvicorn, 3 trainings
-# This machine as the cluster: the pod network and the database are on loopback.
-PLAY_FACTS = {"PROXY_CIDR": "127.0.0.1/32", "DATABASE_CIDR": "127.0.0.1/32"}
+# This machine as the cluster: the pod network, the database and object storage on loopback.
+PLAY_FACTS = {"PROXY_CIDR": "127.0.0.1/32", "DATABASE_CIDR": "127.0.0.1/32",
+              "OBJECT_STORE_CIDR": "127.0.0.1/32"}
 PASSWORDS = {"migrator_password": "m-pw", "gateway_password": "g-pw", "retrain_password": "r-pw"}
 MLFLOW_PASSWORDS = {"migrator_password": "mm-pw", "server_password": "ms-pw"}
 ROLES = ("playlists_retrain", "playlists_gateway", "playlists_migrator", "mlflow_migrator",
@@ -38,15 +40,17 @@ ROLES = ("playlists_retrain", "playlists_gateway", "playlists_migrator", "mlflow
 FRESH = 60  # new listeners before the accepted night (the CronJob asks for 50)
 
 
-def rendered(tmp_path: Path, overlay: str, pin: str | None = None) -> list[dict]:
+def rendered(tmp_path: Path, overlay: str, pin: str | None = None,
+             facts: dict[str, str] | None = None) -> list[dict]:
     """The overlay rendered after the runbook's edits: the cluster facts, and a merged pin."""
+    values = {**PLAY_FACTS, **(facts or {})}
     k8s = tmp_path / "k8s"
     shutil.rmtree(k8s, ignore_errors=True)
     shutil.copytree(REPO_ROOT / "k8s", k8s)
     facts = k8s / "overlays" / overlay / "cluster.env"
     facts.write_text("".join(
-        f"{line.split('=')[0]}={PLAY_FACTS[line.split('=')[0]]}\n"
-        if line.split("=")[0] in PLAY_FACTS else line + "\n"
+        f"{line.split('=')[0]}={values[line.split('=')[0]]}\n"
+        if line.split("=")[0] in values else line + "\n"
         for line in facts.read_text().splitlines()))
     if pin:
         (k8s / "overlays" / overlay / "model-version.env").write_text(pin)
@@ -89,14 +93,32 @@ def runbook_database(admin: str) -> dict[str, dict[str, str]]:
         "mlflow-database-migrator": {"MLFLOW_BACKEND_STORE_URI":
                                      login("mlflow_migrator", "mm-pw", "mlflow", "+psycopg")},
         "retrain-github": {"token": "play-token"},
+        # boto3's credentials files: MLflow's writer and the Bento pull's reader (moto takes
+        # any keys; a real store gives the reader s3:GetObject on the bucket only).
+        "mlflow-object-store": {"credentials": credentials("mlflow-writer")},
+        "model-object-store-reader": {"credentials": credentials("model-reader")},
     }
+
+
+def credentials(user: str) -> str:
+    return f"[default]\naws_access_key_id = {user}\naws_secret_access_key = {user}-secret\n"
+
+
+def runbook_bucket(endpoint: str, store_uri: str) -> None:
+    """Runbook step 5: the bucket MODEL_STORE_URI names (an object-store admin, once)."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=endpoint, region_name="eu-west-1",
+                 aws_access_key_id="admin", aws_secret_access_key="admin-secret").create_bucket(
+        Bucket=urlsplit(store_uri).netloc,
+        CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
 
 class Pods:
     """The long-running containers started so far, stopped together."""
 
     def __init__(self, logs: Path):
-        self.logs, self.running = logs, []
+        self.logs, self.running, self.named = logs, [], {}
 
     def start(self, cluster: Cluster, obj: dict, container: str) -> str:
         """Start it and wait for its readiness probe; its loopback base URL."""
@@ -104,12 +126,14 @@ class Pods:
         log = self.logs / f"play-{obj['metadata']['name']}-{container}.log"
         child = process.start(log)
         self.running.append(child)
+        self.named[obj["metadata"]["name"]] = child
         url = process.probe_url()
         wait_http(url, 240, child, log)
         return "http://" + urlsplit(url).netloc
 
-    def stop(self, last: bool = False):
-        for child in self.running[-1:] if last else list(self.running):
+    def stop(self, last: bool = False, name: str | None = None):
+        chosen = [self.named[name]] if name else self.running[-1:] if last else self.running
+        for child in list(chosen):
             if child.poll() is None:
                 child.terminate()
                 child.wait(30)
@@ -150,11 +174,28 @@ def last_retrain(gateway: str, host: str) -> tuple[str, str]:
 
 def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data_dir, tmp_path,
                                                        artifacts_dir):
-    objects = rendered(tmp_path, "prod")
+    store_port = free_port()
+    store = moto_server(store_port, artifacts_dir / "logs" / f"play-moto-{store_port}.log")
+    facts = {"OBJECT_STORE_ENDPOINT": store.url}
+    objects = rendered(tmp_path, "prod", facts=facts)
     host = next(o for o in objects if o["metadata"]["name"].startswith("cluster-facts"))[
         "data"]["HOST"]
+    runbook_bucket(store.url, next(o for o in objects if o["metadata"]["name"].startswith(
+        "cluster-facts"))["data"]["MODEL_STORE_URI"])
     cluster = Cluster(objects, runbook_database(postgres_url), tmp_path / "volumes")
     github, pods = GitHubStub(), Pods(artifacts_dir / "logs")
+
+    def merged(pin: str, pod: str) -> dict:
+        """The pin pull request merged: Argo CD renders it, a new Bento pod (fresh emptyDirs)
+        runs its initContainer; the Deployment."""
+        cluster.objects = rendered(tmp_path, "prod", pin, facts)
+        cluster.root = tmp_path / pod
+        for obj in argo_order(cluster.objects):
+            cluster.apply(obj)
+        rolled = cluster.get("Deployment", "bento")
+        pulled = cluster.process(rolled, "registry-pull").run()
+        assert pulled.returncode == 0, pulled.stderr[-3000:]
+        return rolled
     try:
         # Argo CD, PreSync: the hooks in wave order; the migration Job must complete.
         ordered = argo_order(objects)
@@ -167,11 +208,12 @@ def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data
         # Sync: everything else, then the pods start.
         for obj in (o for o in ordered if phase(o) == "Sync"):
             cluster.apply(obj)
-        pods.start(cluster, cluster.get("Deployment", "mlflow"), "mlflow")
+        mlflow_url = pods.start(cluster, cluster.get("Deployment", "mlflow"), "mlflow")
         gateway_url = pods.start(cluster, cluster.get("Deployment", "gateway"), "gateway")
         bento = cluster.get("Deployment", "bento")
         waiting = cluster.process(bento, "registry-pull").run()
         assert waiting.returncode == 2, waiting.stderr[-2000:]  # no version 1 yet: retried
+        assert "no MODEL_SOURCE is pinned" in waiting.stderr
 
         # Runbook: fill the empty database (the gateway image's importer, its own env).
         importer = cluster.process(cluster.get("Deployment", "gateway"), "gateway")
@@ -181,19 +223,23 @@ def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data
         waiting_answer = personal(gateway_url, host, listener)  # no Bento yet: a JSON 503
         assert waiting_answer.status_code == 503 and waiting_answer.json()["detail"]
 
-        # Runbook: the first model by hand; it becomes version 1, which Git already pins.
+        # Runbook: the first model by hand; it becomes version 1, which Git already pins by
+        # number: the pull request adds its digest and object, and the pods wait for it.
         _, first = nightly(cluster, github, "retrain-first")
         assert first["decision"] == "promoted", (first["reasons"], first["checks"])
         assert first["candidate"]["registry_version"] == "1"
-        assert github.calls == []  # nothing to propose: the pin is already 1
-        assert cluster.process(bento, "registry-pull").run().returncode == 0
+        [first_pin] = github.proposed_pins()
+        assert first_pin.startswith("MODEL_VERSION=1\nMODEL_SHA256=") and \
+            "\nMODEL_SOURCE=s3://playlist-recs-models/mlflow/" in first_pin, first_pin
+        assert cluster.process(bento, "registry-pull").run().returncode == 2  # not merged yet
+        bento = merged(first_pin, "volumes-first")
         pods.start(cluster, bento, "bento")
         answer = personal(gateway_url, host, listener)
         assert answer.status_code == 200 and answer.json()["strategy"] == "personalized", answer
 
         # A night with too few fresh listeners: rejected, the Job Complete, nothing proposed.
         _, second = nightly(cluster, github, "retrain-night-1")
-        assert second["decision"] == "rejected" and github.calls == [], second
+        assert second["decision"] == "rejected" and github.proposed_pins() == [first_pin], second
         assert last_retrain(gateway_url, host) == ("rejected", second["candidate"][
             "registry_version"])  # the retrain role's row, read by the gateway
 
@@ -208,25 +254,41 @@ def test_day_one_prod_from_empty_database_and_registry(postgres_url, sample_data
         _, third = nightly(cluster, github, "retrain-night-2")
         version = third["candidate"]["registry_version"]
         assert third["decision"] == "promoted", (third["reasons"], third["checks"])
-        assert github.proposed_pins() == [f"MODEL_VERSION={version}\n"]
+        pin = github.proposed_pins()[-1]
+        assert len(github.proposed_pins()) == 2 and pin.startswith(f"MODEL_VERSION={version}\n")
         assert last_retrain(gateway_url, host) == ("promoted", version)
 
-        # The pull request merged: Argo CD renders the new pin, a new Bento pod pulls and serves it.
-        pods.stop(last=True)
-        cluster.objects = rendered(tmp_path, "prod", github.proposed_pins()[0])
-        cluster.root = tmp_path / "volumes-rolled"  # a new pod: fresh emptyDirs
-        for obj in argo_order(cluster.objects):
-            cluster.apply(obj)
-        rolled = cluster.get("Deployment", "bento")
-        assert cluster.process(rolled, "registry-pull").run().returncode == 0
+        # The pull request merged: a new Bento pod pulls and serves it.
+        pods.stop(name="bento")
+        rolled = merged(pin, "volumes-rolled")
         pods.start(cluster, rolled, "bento")
         model = httpx.get(f"{gateway_url}/api/model", headers={"Host": host}, timeout=10)
         assert model.json()["registry_version"] == version, model.text
+
+        # MLflow down: a new Bento replica still starts from the pin and object storage alone.
+        pods.stop(name="mlflow")
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"{mlflow_url}/health", timeout=2)
+        pods.stop(name="bento")
+        replica = merged(pin, "volumes-replica")
+        pods.start(cluster, replica, "bento")
+        answer = personal(gateway_url, host, listener)
+        assert answer.status_code == 200 and answer.json()["strategy"] == "personalized", answer
+        info = json.loads((tmp_path / "volumes-replica" / "bento" / "bentoml-home" /
+                           "registry.json").read_text())
+        pinned = read_pins_text(pin)
+        assert (info["version"], info["sha256"], info["promoted_at"]) == (
+            version, pinned["MODEL_SHA256"], pinned["MODEL_PROMOTED_AT"])
     finally:
         pods.stop()
         github.close()
+        store.stop()
         time.sleep(0.5)
         reset(postgres_url)
+
+
+def read_pins_text(text: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
 
 
 def test_day_one_dev_runs_on_its_own(tmp_path, artifacts_dir):

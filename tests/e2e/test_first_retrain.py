@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from bento.promote import read_pin, read_pins
 from devtools.procs import REPO_ROOT, free_port, mlflow_server, prepare_database
 
 pytestmark = pytest.mark.slow  # an mlflow server and two trainings (~1 min)
@@ -47,8 +48,9 @@ def test_first_deploy_registers_the_pinned_version_then_a_rejection_completes(
         assert first.returncode == 0 and report["decision"] == "promoted", first.stderr
         assert report["pinned_version_missing"] == "1" and report["champion"] is None
         assert report["candidate"]["registry_version"] == "1"
-        assert report["promotion"]["note"] == "MODEL_VERSION=1 is already pinned: no pull request"
-        assert pin.read_text() == "MODEL_VERSION=1\n"
+        # Git pinned the number; the pin now names its bytes too (a pull request with --open-pr).
+        assert read_pins(pin) == report["promotion"]["pin"] and read_pin(pin) == "1"
+        assert len(read_pins(pin)["MODEL_SHA256"]) == 64
 
         served = run("bento.registry", *pull, env=pod)  # the initContainer's next retry
         assert served.returncode == 0, served.stderr
@@ -62,7 +64,7 @@ def test_first_deploy_registers_the_pinned_version_then_a_rejection_completes(
         assert second.returncode == 0 and report["decision"] == "rejected", second.stderr
         assert report["champion"]["registry_version"] == "1" and "promotion" not in report
         assert report["candidate"]["registry_version"] == "2"
-        assert pin.read_text() == "MODEL_VERSION=1\n"
+        assert read_pin(pin) == "1"
         refused = run("bento.registry", "pull", "--version", "2", env=pod)
         assert refused.returncode == 2 and "gate's decision is rejected" in refused.stderr
     finally:

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import create_engine, text
 
+from bento.promote import read_pin, read_pins
 from bento.recsys.dataio import load_dataset, write_dataset
 from bento.recsys.model import ItemItemModel
 from devtools.procs import REPO_ROOT, bentoml_serve, free_port, gateway_for, mlflow_server
@@ -100,7 +101,8 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         code, first, _ = retrain(env, pin, tmp_path / "run1")
         assert code == 0 and first["decision"] == "promoted", first
         assert first["champion"] is None and "no champion" in first["notes"][0]
-        assert pin.read_text() == f"MODEL_VERSION={first['candidate']['registry_version']}\n"
+        assert read_pin(pin) == first["candidate"]["registry_version"]
+        assert read_pins(pin)["MODEL_SHA256"] == first["promotion"]["pin"]["MODEL_SHA256"]
         v1 = first["candidate"]["registry_version"]
 
         # 2. Listeners keep liking, through the gateway's API.
@@ -127,7 +129,7 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert any(reason.startswith("recall@10") for reason in worse["reasons"])
         assert worse["champion"]["registry_version"] == v1  # scored on the same holdout
         assert worse["champion"]["evaluated_users"] >= 20
-        assert pin.read_text() == f"MODEL_VERSION={v1}\n" and champion_version(env) == v1
+        assert read_pin(pin) == v1 and champion_version(env) == v1
         assert worse["recorded_as"] and recorded(owner_url) == [
             ("promoted", True, 0, v1), ("rejected", False, 3, worse["candidate"][
                 "registry_version"])]
@@ -139,16 +141,18 @@ def test_live_likes_retrain_promote_and_serve(postgres_url, sample_data_dir, tmp
         assert better["candidate"]["recall@10"] > better["champion"]["recall@10"] + 0.02, better
         v3 = better["candidate"]["registry_version"]
         assert int(v3) > int(v1) and champion_version(env) == v3
-        assert pin.read_text() == f"MODEL_VERSION={v3}\n"
+        assert read_pin(pin) == v3
         assert better["snapshot"]["counts"]["users"] == first["snapshot"]["counts"]["users"] \
             + NEW_LISTENERS
 
         # 5. A Bento pulls the pinned version into a fresh store and serves exactly it.
         home = tmp_path / "bento-home"
-        pinned = pin.read_text().strip().split("=")[1]
-        subprocess.run([sys.executable, "-m", "bento.registry", "pull", "--version", pinned,
-                        "--info-out", str(home / "registry.json")], cwd=REPO_ROOT,
-                       env={**env, "BENTOML_HOME": str(home)}, check=True, capture_output=True)
+        pinned = read_pins(pin)  # no MODEL_SOURCE (artifacts on disk): MLflow, digest checked
+        assert "MODEL_SOURCE" not in pinned and len(pinned["MODEL_SHA256"]) == 64
+        subprocess.run([sys.executable, "-m", "bento.registry", "pull", "--version",
+                        pinned["MODEL_VERSION"], "--info-out", str(home / "registry.json")],
+                       cwd=REPO_ROOT, env={**env, **pinned, "BENTOML_HOME": str(home)},
+                       check=True, capture_output=True)
         bento = bentoml_serve(home, free_port(), logs / "bento-retrained.log",
                               env={"RECOMMENDER_REGISTRY_INFO": str(home / "registry.json"),
                                    "RECOMMENDER_MODEL": "playlist_recommender:latest"})
