@@ -35,6 +35,7 @@ BENTOMODEL_DIR = "bentomodel"
 
 # Gate decisions a Bento may serve: promoted, or accepted with a failed pull request.
 SERVABLE = ("promoted", "error")
+TAG_LIMIT = 4900  # characters of an MLflow tag value, under the 5,000 of older servers
 
 
 class NotServable(Exception):
@@ -150,8 +151,7 @@ class MlflowRegistry:
         """The gate's report as the run's report.json and a compact version tag (the gateway
         shows the last challenger's result from it)."""
         self.client.log_dict(run_id, report, "report.json")
-        self.client.set_model_version_tag(self.name, version, "gate",
-                                          json.dumps(summary(report))[:4900])
+        self.client.set_model_version_tag(self.name, version, "gate", gate_tag(report))
 
     def promote(self, version: str, promoted_at: str | None = None) -> str:
         promoted_at = promoted_at or now()
@@ -208,6 +208,16 @@ def summary(report: dict) -> dict:
     """The few figures a person reads first: decision, reasons and the compared metrics."""
     return {key: report.get(key) for key in
             ("decision", "reasons", "notes", "candidate", "champion", "finished_at")}
+
+
+def gate_tag(report: dict, limit: int = TAG_LIMIT) -> str:
+    """The summary as JSON within MLflow's tag size; when it is longer, the decision alone
+    (pull() reads the decision from this tag, so it must stay whole JSON, never cut)."""
+    full = json.dumps(summary(report))
+    if len(full) <= limit:
+        return full
+    return json.dumps({key: report.get(key) for key in ("decision", "finished_at")}
+                      | {"truncated": "the full report is the run's report.json"})
 
 
 def main(argv: list[str] | None = None) -> int:
