@@ -11,8 +11,11 @@ from frontend.build import build
 @pytest.fixture(scope="module")
 def gateway(bento_server, sample_data_dir, artifacts_dir, tmp_path_factory):
     database = tmp_path_factory.mktemp("reliability-db") / "gateway.db"
+    # The hostile cases send dozens of writes from one peer in seconds; the write quota is
+    # tested on its own (test_write_budgets.py), so it must not turn a case's 4xx into a 429.
     server = gateway_for(bento_server.url, f"sqlite:///{database}", sample_data_dir,
-                         artifacts_dir / "logs", LOG_LEVEL="warning")
+                         artifacts_dir / "logs", LOG_LEVEL="warning",
+                         WRITE_QUOTA_BURST="1000000", ADMIN_WRITE_QUOTA_BURST="1000000")
     yield server
     server.stop()
 
