@@ -22,8 +22,12 @@ class SchemaNotReady(RuntimeError):
     """The database is empty or behind this code's migrations' head."""
 
 
+def scripts() -> ScriptDirectory:
+    return ScriptDirectory(str(MIGRATIONS))
+
+
 def expected_heads() -> set[str]:
-    return set(ScriptDirectory(str(MIGRATIONS)).get_heads())
+    return set(scripts().get_heads())
 
 
 def check_schema(engine: Engine) -> None:
@@ -32,10 +36,11 @@ def check_schema(engine: Engine) -> None:
     logged as a warning)."""
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    expected = expected_heads()
+    directory = scripts()  # read the migration files once
+    expected = set(directory.get_heads())
     if current == expected:
         return
-    known = {script.revision for script in ScriptDirectory(str(MIGRATIONS)).walk_revisions()}
+    known = {script.revision for script in directory.walk_revisions()}
     if current and not current & known:
         log.warning("database schema is at %s, newer than this gateway's %s (a later release "
                     "migrated it; expand-only migrations keep this code working on it)",

@@ -98,7 +98,8 @@ IMPRESSION_SEPARATOR = "\n"
 # record, so the gateway never asks MLflow (gateway/retrain_report.py).
 retrain_reports = Table(
     "retrain_reports", metadata,
-    # Made by the job, time first (gateway/retrain_report.py `report_id`): no sequence to grant.
+    # A random hex id made by the job (gateway/retrain_report.py `report_row`): no sequence
+    # to grant.
     Column("id", String(32), primary_key=True),
     Column("finished_at", Float, nullable=False),  # Unix seconds
     Column("decision", String(20), nullable=False),  # promoted, rejected or error
